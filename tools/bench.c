@@ -1,0 +1,17 @@
+/*
+ * cairn-bench — Cairn's benchmark programs. Results go to stdout: a human table, then one JSON
+ * line per result. Record runs in docs/benchmarks.md with the command, the CPU and the date.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/bench.h"
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "log") == 0) return bench_log(argc - 2, argv + 2);
+    fprintf(stderr, "usage: cairn-bench BENCH [options]\n"
+                    "  log [--leaves N] [--batch B] [--proofs P] [--dir DIR]\n"
+                    "      durable Merkle log appends, inclusion and consistency proofs\n");
+    return 2;
+}

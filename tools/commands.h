@@ -1,0 +1,10 @@
+/*
+ * commands.h — the cairn CLI's command groups. Each takes the arguments after its name and
+ * returns a CLI exit code (tools/cli_util.h).
+ */
+#ifndef CAIRN_TOOLS_COMMANDS_H
+#define CAIRN_TOOLS_COMMANDS_H
+
+int cmd_log(int argc, char **argv);
+
+#endif
