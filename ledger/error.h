@@ -7,7 +7,8 @@
  * errno is converted once, at the system call (cairn_err_from_errno).
  *
  * Blocks: 1-99 general, 100-199 encoding and input, 200-299 storage, 300-399 Merkle log,
- * 400-499 signatures, 500-599 ledger rules, 600-699 consensus, 700-799 network and API.
+ * 400-499 signatures, 500-599 ledger rules, 600-699 consensus, 700-799 network and API,
+ * 800-899 authenticated state.
  */
 #ifndef CAIRN_LEDGER_ERROR_H
 #define CAIRN_LEDGER_ERROR_H
@@ -58,7 +59,15 @@
     XX(ESIG_S_RANGE, 403, "signature scalar S is not below the group order")                       \
     XX(ESIG_POINT, 404, "point not on curve")                                                      \
     XX(ESIG_WEAK_KEY, 405, "key is small-order, non-canonical or outside the prime-order subgroup")\
-    XX(ESIG_LENGTH, 406, "signature has the wrong length")
+    XX(ESIG_LENGTH, 406, "signature has the wrong length")                                         \
+    /* ledger rules (500-599) */                                                                   \
+    XX(ECHAIN_ID, 500, "wrong chain id")                                                           \
+    /* consensus (600-699) */                                                                      \
+    XX(ECONS_EPOCH, 600, "message from another epoch")                                             \
+    /* network and API (700-799) */                                                                \
+    XX(EFRAME_TOO_BIG, 700, "frame exceeds the size limit")                                        \
+    /* authenticated state (800-899) */                                                            \
+    XX(ESTATE_PROOF, 800, "state proof does not verify")
 
 enum {
     CAIRN_OK = 0,

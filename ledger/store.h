@@ -30,9 +30,18 @@
 
 /* Every table of the store. Names are persistent: never rename one. */
 #define CAIRN_TABLE_MAP(XX)                                                                        \
-    XX(META, "meta")           /* store identity, format version, module metadata */               \
-    XX(LOG_LEAVES, "log.leaves") /* u64be leaf index -> leaf bytes */                              \
-    XX(LOG_TILES, "log.tiles")   /* u8 tile level || u64be tile index -> packed node hashes */
+    XX(META, "meta")                   /* store identity, format version, module metadata */       \
+    XX(LOG_LEAVES, "log.leaves")       /* u64be leaf index -> leaf bytes */                        \
+    XX(LOG_TILES, "log.tiles")         /* u8 tile level || u64be tile index -> node hashes */      \
+    XX(STATE_NODES, "state.nodes")     /* authenticated state tree nodes (ledger/smt.h) */         \
+    XX(STATE_VALUES, "state.values")   /* authenticated state values (ledger/smt.h) */             \
+    XX(STATE_ROOTS, "state.roots")     /* u64be version -> state root (ledger/smt.h) */            \
+    XX(BLOCKS, "blocks")               /* u64be height -> block record */                          \
+    XX(TX_INDEX, "tx.index")           /* tx hash -> height, log index, result */                  \
+    XX(ANCHOR_INDEX, "anchor.index")   /* data digest -> log index */                              \
+    XX(DEVICE_EVENTS, "device.events") /* device id || u64be log index -> event kind */            \
+    XX(REPLAY, "replay")               /* replay-protection records */                             \
+    XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */
 
 typedef enum cairn_table {
 #define CAIRN_XX_TABLE(id, name) CAIRN_TABLE_##id,
