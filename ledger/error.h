@@ -60,6 +60,9 @@
     XX(ESIG_POINT, 404, "point not on curve")                                                      \
     XX(ESIG_WEAK_KEY, 405, "key is small-order, non-canonical or outside the prime-order subgroup")\
     XX(ESIG_LENGTH, 406, "signature has the wrong length")                                         \
+    XX(ESIG_HIGH_S, 407, "ECDSA signature S is above n/2 (high-S)")                                \
+    XX(ESIG_SCALAR_RANGE, 408, "ECDSA signature r or s is zero or not below the group order")      \
+    XX(ESIG_KEY_LENGTH, 409, "public key has the wrong length")                                    \
     /* ledger rules (500-599) */                                                                   \
     XX(ECHAIN_ID, 500, "wrong chain id")                                                           \
     XX(EGENESIS, 501, "invalid genesis")                                                           \
