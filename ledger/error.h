@@ -98,7 +98,11 @@
     /* network and API (700-799) */                                                                \
     XX(EFRAME_TOO_BIG, 700, "frame exceeds the size limit")                                        \
     /* authenticated state (800-899) */                                                            \
-    XX(ESTATE_PROOF, 800, "state proof does not verify")
+    XX(ESTATE_PROOF, 800, "state proof does not verify")                                          \
+    XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
+    XX(ESTATE_PROOF_KIND, 802, "state proof kind does not match the claim")                        \
+    XX(ESTATE_VERSION, 803, "state version was never applied")                                     \
+    XX(ESTATE_VERSION_ORDER, 804, "state version is not after the latest applied version")
 
 enum {
     CAIRN_OK = 0,
