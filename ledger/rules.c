@@ -98,33 +98,18 @@ static const cairn_pubkey *device_key(const cairn_device *d)
     return &d->keys[d->n_keys - 1].key;
 }
 
-/* Verifies sig over msg with key, signing H(msg) for Schnorr as transactions do. */
-static int verify_with(env_t *env, const cairn_pubkey *key, const uint8_t *msg, size_t len,
-                       ProtobufCBinaryData sig)
-{
-    uint8_t h[32];
-    cairn_sig_item item = {.alg = (cairn_sig_alg)key->alg, .pk = key->key, .pk_len = key->len,
-                           .sig = sig.data, .sig_len = sig.len, .msg = msg, .msg_len = len};
-    if (key->alg == CAIRN_SIG_SECP256K1_SCHNORR) {
-        cairn_sha256_oneshot(h, msg, len);
-        item.msg = h;
-        item.msg_len = 32;
-    }
-    return cairn_sig_verify(env->sig, &item);
-}
-
 /* Proof of possession (docs/formats.md): the new key signs the chain, its owner and itself. */
 static int check_pop(env_t *env, const uint8_t owner[32], const cairn_pubkey *key,
                      ProtobufCBinaryData sig)
 {
     cairn_buf b = CAIRN_BUF_INIT;
-    cairn_buf_tag(&b, "CAIRN-POP-V1");
-    cairn_buf_str8(&b, env->chain_id, strlen(env->chain_id));
-    cairn_buf_put(&b, owner, 32);
-    cairn_buf_u8(&b, key->alg);
-    cairn_buf_bytes16(&b, key->key, key->len);
+    cairn_pop_input(&b, env->chain_id, owner, key->alg, key->key, key->len);
     int err = cairn_buf_finish(&b);
-    if (!err) err = verify_with(env, key, b.p, b.len, sig) == 0 ? 0 : CAIRN_EPOP;
+    if (!err)
+        err = cairn_input_verify(env->sig, (cairn_sig_alg)key->alg, key->key, key->len, b.p, b.len,
+                                 sig.data, sig.len) == 0
+                  ? 0
+                  : CAIRN_EPOP;
     cairn_buf_free(&b);
     return err;
 }

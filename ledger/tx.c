@@ -20,16 +20,37 @@ void cairn_tx_hash(uint8_t out[32], const char *chain_id, const uint8_t *body, s
     cairn_buf_free(&b);
 }
 
-void cairn_tx_sig_message(cairn_sig_alg alg, const cairn_buf *signing_input,
-                          const uint8_t tx_hash[32], const uint8_t **msg, size_t *len)
+void cairn_signed_message(cairn_sig_alg alg, const uint8_t *input, size_t len, uint8_t digest[32],
+                          const uint8_t **msg, size_t *msg_len)
 {
     if (alg == CAIRN_SIG_SECP256K1_SCHNORR) {
-        *msg = tx_hash;
-        *len = 32;
+        cairn_sha256_oneshot(digest, input, len);
+        *msg = digest;
+        *msg_len = 32;
     } else {
-        *msg = signing_input->p;
-        *len = signing_input->len;
+        *msg = input;
+        *msg_len = len;
     }
+}
+
+int cairn_input_verify(const cairn_sig_ctx *ctx, cairn_sig_alg alg, const uint8_t *key,
+                       size_t key_len, const uint8_t *input, size_t len, const uint8_t *sig,
+                       size_t sig_len)
+{
+    uint8_t digest[32];
+    cairn_sig_item item = {.alg = alg, .pk = key, .pk_len = key_len, .sig = sig, .sig_len = sig_len};
+    cairn_signed_message(alg, input, len, digest, &item.msg, &item.msg_len);
+    return cairn_sig_verify(ctx, &item);
+}
+
+void cairn_pop_input(cairn_buf *b, const char *chain_id, const uint8_t owner[32], uint8_t alg,
+                     const uint8_t *key, size_t key_len)
+{
+    cairn_buf_tag(b, "CAIRN-POP-V1");
+    cairn_buf_str8(b, chain_id, strlen(chain_id));
+    cairn_buf_put(b, owner, 32);
+    cairn_buf_u8(b, alg);
+    cairn_buf_bytes16(b, key, key_len);
 }
 
 static int key_len_ok(cairn_sig_alg alg, size_t len)
@@ -103,14 +124,9 @@ int cairn_tx_verify_parts(const cairn_sig_ctx *ctx, const char *chain_id, const 
     cairn_buf in = CAIRN_BUF_INIT;
     cairn_tx_signing_input(&in, chain_id, body, body_len);
     int err = cairn_buf_finish(&in);
-    if (!err) {
-        uint8_t h[32];
-        cairn_sha256_oneshot(h, in.p, in.len);
-        cairn_sig_item item = {.alg = (cairn_sig_alg)alg, .pk = signer, .pk_len = signer_len,
-                               .sig = sig, .sig_len = sig_len};
-        cairn_tx_sig_message((cairn_sig_alg)alg, &in, h, &item.msg, &item.msg_len);
-        err = cairn_sig_verify(ctx, &item);
-    }
+    if (!err)
+        err = cairn_input_verify(ctx, (cairn_sig_alg)alg, signer, signer_len, in.p, in.len, sig,
+                                 sig_len);
     cairn_buf_free(&in);
     return err;
 }

@@ -41,12 +41,22 @@ void cairn_tx_free(cairn_tx *tx);
 void cairn_tx_signing_input(cairn_buf *b, const char *chain_id, const uint8_t *body, size_t len);
 
 /*
- * The message the signature algorithm signs: the signing input for Ed25519 (and for ECDSA,
- * which hashes it with SHA-256 inside the engine), tx_hash for BIP340 Schnorr. Points into
- * signing_input or tx_hash.
+ * The message an algorithm signs for a signing input (transactions, proofs of possession): the
+ * input itself for Ed25519 and for ECDSA (whose engine hashes it with SHA-256), SHA-256(input)
+ * for BIP340 Schnorr. *msg points into input or into digest (caller storage).
  */
-void cairn_tx_sig_message(cairn_sig_alg alg, const cairn_buf *signing_input,
-                          const uint8_t tx_hash[32], const uint8_t **msg, size_t *len);
+void cairn_signed_message(cairn_sig_alg alg, const uint8_t *input, size_t len, uint8_t digest[32],
+                          const uint8_t **msg, size_t *msg_len);
+
+/* Verifies sig by key over a signing input under the convention above: 0 or CAIRN_ESIG_*. */
+CAIRN_MUST_CHECK int cairn_input_verify(const cairn_sig_ctx *ctx, cairn_sig_alg alg,
+                                        const uint8_t *key, size_t key_len, const uint8_t *input,
+                                        size_t len, const uint8_t *sig, size_t sig_len);
+
+/* Proof-of-possession input: TAG("CAIRN-POP-V1") || str8(chain_id) || owner || u8 alg ||
+ * bytes16(key). */
+void cairn_pop_input(cairn_buf *b, const char *chain_id, const uint8_t owner[32], uint8_t alg,
+                     const uint8_t *key, size_t key_len);
 
 /* Verifies the transaction's signature with its claimed signer key: 0 or CAIRN_ESIG_*. */
 CAIRN_MUST_CHECK int cairn_tx_verify(const cairn_sig_ctx *ctx, const cairn_tx *tx,
