@@ -397,6 +397,7 @@ int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms
         cairn_tx_effects fx = {0};
         cairn_entry e = {.kind = CAIRN_ENTRY_TX, .height = height, .position = (uint32_t)i};
         uint8_t hash[32];
+        int claims = 0; /* a valid signature: the hash is recorded */
         int32_t result = cairn_tx_decode(&tx, txs[i].data, txs[i].len, c->g.chain_id);
         if (result) {
             /* Undecodable: logged as received, with the reason. */
@@ -412,11 +413,17 @@ int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms
             e.signer_len = tx.env->signer.len;
             e.sig = tx.env->signature.data;
             e.sig_len = tx.env->signature.len;
-            if (hashset_insert(&seen, tx.hash)) {
-                result = CAIRN_EREPLAY;
-            } else if ((result = check_fresh(t, &tx, height)) == 0) {
+            /* Only a correctly signed transaction claims its hash: otherwise anyone could
+             * front-run a device's transaction with a garbage signature and make the real one
+             * a "replay". */
+            if ((result = check_fresh(t, &tx, height)) == 0)
                 result = sig_results ? sig_results[i] : cairn_tx_verify(c->sig, &tx, c->g.chain_id);
-                if (result == 0) {
+            if (result == 0) {
+                claims = 1;
+                if (hashset_insert(&seen, tx.hash)) {
+                    result = CAIRN_EREPLAY;
+                    claims = 0;
+                } else {
                     env.log_index = base_index + i;
                     result = cairn_rules_apply(&env, &tx, &fx);
                 }
@@ -431,8 +438,7 @@ int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms
         cairn_entry_encode(&leaves[i], &e);
         cairn_buf_put(&payload, hash, 32);
         err = cairn_buf_finish(&leaves[i]);
-        /* A replay keeps the original transaction's index entry. */
-        if (!err && result != CAIRN_EREPLAY)
+        if (!err && claims)
             err = write_indexes(t, hash, height, base_index + i, result, &fx,
                                 tx.body ? (uint8_t)tx.body->payload_case : 0);
         if (tx.body || tx.env) cairn_tx_free(&tx);
