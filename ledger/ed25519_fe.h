@@ -22,6 +22,12 @@ typedef struct fe {
 
 typedef unsigned __int128 fe_u128;
 
+#if defined(__GNUC__)
+#define FE_INLINE static inline __attribute__((always_inline))
+#else
+#define FE_INLINE static inline
+#endif
+
 #define FE_MASK51 ((uint64_t)0x7ffffffffffffULL)
 
 static inline uint64_t fe_load64_le(const uint8_t *p)
@@ -56,7 +62,7 @@ static inline void fe_frombytes(fe *h, const uint8_t s[32])
 }
 
 /* Weak reduction: limbs < 2^51 + 2^13 (input limbs < 2^63). */
-static inline void fe_carry(fe *h)
+FE_INLINE void fe_carry(fe *h)
 {
     uint64_t c;
     c = h->v[0] >> 51, h->v[0] &= FE_MASK51, h->v[1] += c;
@@ -94,13 +100,13 @@ static inline void fe_tobytes(uint8_t s[32], const fe *f)
         for (int j = 0; j < 8; j++) s[8 * i + j] = (uint8_t)(w[i] >> (8 * j));
 }
 
-static inline void fe_add(fe *h, const fe *f, const fe *g)
+FE_INLINE void fe_add(fe *h, const fe *f, const fe *g)
 {
     for (int i = 0; i < 5; i++) h->v[i] = f->v[i] + g->v[i];
 }
 
 /* h = f - g, computed as f + 8p - g (g limbs < 2^54 - 152), then weakly reduced. */
-static inline void fe_sub(fe *h, const fe *f, const fe *g)
+FE_INLINE void fe_sub(fe *h, const fe *f, const fe *g)
 {
     h->v[0] = (f->v[0] + 0x3fffffffffff68ULL) - g->v[0];
     h->v[1] = (f->v[1] + 0x3ffffffffffff8ULL) - g->v[1];
@@ -117,7 +123,7 @@ static inline void fe_neg(fe *h, const fe *f)
     fe_sub(h, &z, f);
 }
 
-static inline void fe_reduce128(fe *h, fe_u128 t0, fe_u128 t1, fe_u128 t2, fe_u128 t3, fe_u128 t4)
+FE_INLINE void fe_reduce128(fe *h, fe_u128 t0, fe_u128 t1, fe_u128 t2, fe_u128 t3, fe_u128 t4)
 {
     uint64_t r0, r1, r2, r3, r4;
     t1 += (uint64_t)(t0 >> 51);
@@ -128,14 +134,15 @@ static inline void fe_reduce128(fe *h, fe_u128 t0, fe_u128 t1, fe_u128 t2, fe_u1
     r2 = (uint64_t)t2 & FE_MASK51;
     t4 += (uint64_t)(t3 >> 51);
     r3 = (uint64_t)t3 & FE_MASK51;
-    fe_u128 c = (t4 >> 51) * 19 + r0;
+    /* t4 < 5 * 2^108 + 2^63 for inputs < 2^54, so 19 * (t4 >> 51) + r0 fits in 64 bits. */
+    uint64_t c = (uint64_t)(t4 >> 51) * 19 + r0;
     r4 = (uint64_t)t4 & FE_MASK51;
-    r0 = (uint64_t)c & FE_MASK51;
-    r1 += (uint64_t)(c >> 51);
+    r0 = c & FE_MASK51;
+    r1 += c >> 51;
     h->v[0] = r0, h->v[1] = r1, h->v[2] = r2, h->v[3] = r3, h->v[4] = r4;
 }
 
-static inline void fe_mul(fe *h, const fe *f, const fe *g)
+FE_INLINE void fe_mul(fe *h, const fe *f, const fe *g)
 {
     const uint64_t a0 = f->v[0], a1 = f->v[1], a2 = f->v[2], a3 = f->v[3], a4 = f->v[4];
     const uint64_t b0 = g->v[0], b1 = g->v[1], b2 = g->v[2], b3 = g->v[3], b4 = g->v[4];
@@ -153,7 +160,7 @@ static inline void fe_mul(fe *h, const fe *f, const fe *g)
     fe_reduce128(h, t0, t1, t2, t3, t4);
 }
 
-static inline void fe_sq(fe *h, const fe *f)
+FE_INLINE void fe_sq(fe *h, const fe *f)
 {
     const uint64_t a0 = f->v[0], a1 = f->v[1], a2 = f->v[2], a3 = f->v[3], a4 = f->v[4];
     const uint64_t d0 = 2 * a0, d1 = 2 * a1, d2 = 2 * a2, d3 = 2 * a3;

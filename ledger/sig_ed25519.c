@@ -202,36 +202,67 @@ typedef struct prep {
     uint8_t S[32];
 } prep;
 
-/* The per-signature checks that need no curve equation, in a fixed order: S range, A, R. */
-static int prepare(prep *p, const cairn_ed25519_item *it)
+/* A point to decode: its encoding, where the result goes, and the item's failure flag. */
+typedef struct decode_job {
+    const uint8_t *enc;
+    fe *x, *y;
+    int *result;
+    int code;
+} decode_job;
+
+static void run_decode_jobs(decode_job *jobs, size_t nj)
 {
-    const uint8_t *sig = it->sig;
-    if (!sc_is_canonical(sig + 32)) return CAIRN_ESIG_S_RANGE;
-    const uint8_t *aenc;
-    if (it->key) {
-        aenc = it->key->enc;
-        memcpy(p->Ax.v, it->key->xy[0], sizeof p->Ax.v);
-        memcpy(p->Ay.v, it->key->xy[1], sizeof p->Ay.v);
-        memcpy(p->A.yplusx.v, it->key->niels[0], sizeof p->A.yplusx.v);
-        memcpy(p->A.yminusx.v, it->key->niels[1], sizeof p->A.yminusx.v);
-        memcpy(p->A.xy2d.v, it->key->niels[2], sizeof p->A.xy2d.v);
-    } else {
-        aenc = it->pk;
-        if (ge_decode_zip215(&p->Ax, &p->Ay, aenc) != 0) return CAIRN_ESIG_KEY;
-        ge_niels_from_xy(&p->A, &p->Ax, &p->Ay);
+    for (size_t j = 0; j < nj; j++)
+        if (jobs[j].result[0] == 0 && ge_decode_zip215(jobs[j].x, jobs[j].y, jobs[j].enc) != 0)
+            jobs[j].result[0] = jobs[j].code;
+}
+
+/*
+ * The per-signature checks that need no curve equation, in a fixed order: S < L, then A
+ * decodes, then R decodes. results[i] gets 0 or the first failing rule's code. jobs is
+ * scratch for 2n entries.
+ */
+static void prepare_all(prep *pre, int *results, const cairn_ed25519_item *items, size_t n,
+                        decode_job *jobs)
+{
+    size_t nj = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cairn_ed25519_item *it = &items[i];
+        prep *p = &pre[i];
+        results[i] = 0;
+        if (!sc_is_canonical(it->sig + 32)) {
+            results[i] = CAIRN_ESIG_S_RANGE;
+            continue;
+        }
+        if (it->key) {
+            memcpy(p->Ax.v, it->key->xy[0], sizeof p->Ax.v);
+            memcpy(p->Ay.v, it->key->xy[1], sizeof p->Ay.v);
+            memcpy(p->A.yplusx.v, it->key->niels[0], sizeof p->A.yplusx.v);
+            memcpy(p->A.yminusx.v, it->key->niels[1], sizeof p->A.yminusx.v);
+            memcpy(p->A.xy2d.v, it->key->niels[2], sizeof p->A.xy2d.v);
+        } else {
+            jobs[nj++] = (decode_job){it->pk, &p->Ax, &p->Ay, &results[i], CAIRN_ESIG_KEY};
+        }
+        jobs[nj++] = (decode_job){it->sig, &p->Rx, &p->Ry, &results[i], CAIRN_ESIG_POINT};
     }
-    if (ge_decode_zip215(&p->Rx, &p->Ry, sig) != 0) return CAIRN_ESIG_POINT;
-    ge_niels_from_xy(&p->R, &p->Rx, &p->Ry);
-    memcpy(p->S, sig + 32, 32);
-    crypto_hash_sha512_state h;
-    uint8_t digest[64];
-    crypto_hash_sha512_init(&h);
-    crypto_hash_sha512_update(&h, sig, 32);
-    crypto_hash_sha512_update(&h, aenc, 32);
-    crypto_hash_sha512_update(&h, it->msg, it->msg_len);
-    crypto_hash_sha512_final(&h, digest);
-    crypto_core_ed25519_scalar_reduce(p->k, digest);
-    return 0;
+    run_decode_jobs(jobs, nj);
+    for (size_t i = 0; i < n; i++) {
+        if (results[i]) continue;
+        const cairn_ed25519_item *it = &items[i];
+        prep *p = &pre[i];
+        const uint8_t *aenc = it->key ? it->key->enc : it->pk;
+        if (!it->key) ge_niels_from_xy(&p->A, &p->Ax, &p->Ay);
+        ge_niels_from_xy(&p->R, &p->Rx, &p->Ry);
+        memcpy(p->S, it->sig + 32, 32);
+        crypto_hash_sha512_state h;
+        uint8_t digest[64];
+        crypto_hash_sha512_init(&h);
+        crypto_hash_sha512_update(&h, it->sig, 32);
+        crypto_hash_sha512_update(&h, aenc, 32);
+        crypto_hash_sha512_update(&h, it->msg, it->msg_len);
+        crypto_hash_sha512_final(&h, digest);
+        crypto_core_ed25519_scalar_reduce(p->k, digest);
+    }
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -266,13 +297,16 @@ static void equation_scalars(uint8_t (*zr)[32], uint8_t (*za)[32], uint8_t b[32]
                              size_t m)
 {
     uint64_t acc[8] = {0};
-    for (size_t i = 0; i < m; i++) {
-        uint64_t z[2];
-        if (m == 1) {
-            z[0] = 1, z[1] = 0;
-        } else {
-            do randombytes_buf(z, sizeof z);
-            while (z[0] == 0 && z[1] == 0);
+    /* All coefficients in one CSPRNG call, packed at the start of za: z_i at bytes
+     * [16i, 16i + 16). Going downwards, za[i] (bytes [32i, 32i + 32)) only overwrites
+     * coefficients already consumed. */
+    if (m > 1) randombytes_buf(za, 16 * m);
+    for (size_t i = m; i-- > 0;) {
+        uint64_t z[2] = {1, 0};
+        if (m > 1) {
+            z[0] = fe_load64_le((const uint8_t *)za + 16 * i);
+            z[1] = fe_load64_le((const uint8_t *)za + 16 * i + 8);
+            while (z[0] == 0 && z[1] == 0) randombytes_buf(z, sizeof z);
         }
         memset(zr[i], 0, 32);
         words_to_bytes(zr[i], z, 2);
@@ -339,31 +373,38 @@ static int msm_straus(const cairn_sig_ctx *ctx, ge_p3 *out, prep *const *ps, siz
             table_from_xy(tbl[2 * i + 1], &ps[i]->Rx, &ps[i]->Ry);
         }
     }
+    /* r is kept projective (p2) across doublings and extended (p3) only around additions. */
+    ge_p2 r2;
     ge_p3 r;
     ge_p1p1 t;
     ge_p3_0(&r);
+    r2 = (ge_p2){r.X, r.Y, r.Z};
     for (int i = top - 1; i >= 0; i--) {
-        ge_p3_dbl(&t, &r);
-        ge_p1p1_to_p3(&r, &t);
+        ge_p2_dbl(&t, &r2);
         for (size_t j = 0; j < np; j++) {
             int d = naf[j][i];
             if (d > 0) {
+                ge_p1p1_to_p3(&r, &t);
                 ge_add(&t, &r, &tbl[j][d / 2]);
-                ge_p1p1_to_p3(&r, &t);
             } else if (d < 0) {
-                ge_sub(&t, &r, &tbl[j][-d / 2]);
                 ge_p1p1_to_p3(&r, &t);
+                ge_sub(&t, &r, &tbl[j][-d / 2]);
             }
         }
         int d = naf[np][i];
         if (d > 0) {
+            ge_p1p1_to_p3(&r, &t);
             ge_madd(&t, &r, &ctx->base_table[d / 2]);
-            ge_p1p1_to_p3(&r, &t);
         } else if (d < 0) {
-            ge_msub(&t, &r, &ctx->base_table[-d / 2]);
             ge_p1p1_to_p3(&r, &t);
+            ge_msub(&t, &r, &ctx->base_table[-d / 2]);
         }
+        if (i > 0)
+            ge_p1p1_to_p2(&r2, &t);
+        else
+            ge_p1p1_to_p3(&r, &t);
     }
+    if (top == 0) ge_p3_0(&r);
     *out = r;
     free(tbl);
     free(naf);
@@ -556,14 +597,15 @@ int cairn_ed25519_verify_batch_opts(const cairn_sig_ctx *ctx, int *results,
     prep *pre = malloc(n * sizeof *pre);
     prep **ps = calloc(n, sizeof *ps);
     size_t *idx = calloc(n, sizeof *idx);
+    decode_job *jobs = malloc(2 * n * sizeof *jobs);
     int rc = 0;
-    if (!pre || !ps || !idx) {
+    if (!pre || !ps || !idx || !jobs) {
         rc = CAIRN_ENOMEM;
         goto out;
     }
+    prepare_all(pre, results, items, n, jobs);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        results[i] = prepare(&pre[i], &items[i]);
         if (results[i] == 0) {
             ps[m] = &pre[i];
             idx[m] = i;
@@ -578,6 +620,7 @@ out:
     free(pre);
     free(ps);
     free(idx);
+    free(jobs);
     return rc;
 }
 

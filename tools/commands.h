@@ -6,5 +6,6 @@
 #define CAIRN_TOOLS_COMMANDS_H
 
 int cmd_log(int argc, char **argv);
+int cmd_sig(int argc, char **argv);
 
 #endif
