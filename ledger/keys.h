@@ -6,7 +6,9 @@
  * 32-byte digests). Deterministic: same seed and message, same signature (RFC 6979 nonces for
  * ECDSA; BIP340 with no auxiliary randomness).
  *
- * A keypair holds the secret seed: wipe it with cairn_keypair_wipe when done.
+ * A keypair holds the secret seed (wipe it with cairn_keypair_wipe when done) and borrows the
+ * signature context it was made with, which must outlive it. The arithmetic is the signature
+ * engine's (ledger/sigsign.h); this wrapper only keeps key and algorithm together.
  */
 #ifndef CAIRN_LEDGER_KEYS_H
 #define CAIRN_LEDGER_KEYS_H
@@ -18,6 +20,7 @@
 #include "ledger/sig.h"
 
 typedef struct cairn_keypair {
+    const cairn_sig_ctx *ctx;
     cairn_sig_alg alg;
     uint8_t seed[32];
     uint8_t pub[65]; /* Ed25519 32, Schnorr 32 (x-only), ECDSA 33 (compressed SEC1) */
@@ -26,8 +29,8 @@ typedef struct cairn_keypair {
 
 /* Derives the key pair. CAIRN_ESIG_ALG for an unknown algorithm, CAIRN_ESIG_KEY if the seed is
  * not a valid secret scalar for the curve (probability ~2^-128). */
-CAIRN_MUST_CHECK int cairn_keypair_from_seed(cairn_keypair *kp, cairn_sig_alg alg,
-                                             const uint8_t seed[32]);
+CAIRN_MUST_CHECK int cairn_keypair_from_seed(cairn_keypair *kp, const cairn_sig_ctx *ctx,
+                                             cairn_sig_alg alg, const uint8_t seed[32]);
 
 /* Signs msg; writes the 64-byte signature. */
 CAIRN_MUST_CHECK int cairn_keypair_sign(const cairn_keypair *kp, const uint8_t *msg, size_t len,

@@ -52,12 +52,13 @@ static inline lfx *lfx_open(uint32_t approvals)
     uint8_t seed[32];
     f->dir = test_tmpdir();
     f->g = calloc(1, sizeof *f->g);
+    if (cairn_sig_ctx_new(&f->sig)) abort();
     lfx_seed(seed, 0xA1);
-    if (cairn_keypair_from_seed(&f->acme, CAIRN_SIG_ED25519, seed)) abort();
+    if (cairn_keypair_from_seed(&f->acme, f->sig, CAIRN_SIG_ED25519, seed)) abort();
     lfx_seed(seed, 0xB2);
-    if (cairn_keypair_from_seed(&f->beta, CAIRN_SIG_ED25519, seed)) abort();
+    if (cairn_keypair_from_seed(&f->beta, f->sig, CAIRN_SIG_ED25519, seed)) abort();
     lfx_seed(seed, 0xC3);
-    if (cairn_keypair_from_seed(&f->validator, CAIRN_SIG_ED25519, seed)) abort();
+    if (cairn_keypair_from_seed(&f->validator, f->sig, CAIRN_SIG_ED25519, seed)) abort();
     cairn_genesis *g = f->g;
     strcpy(g->chain_id, "test-chain");
     g->genesis_time_ms = 1000;
@@ -79,8 +80,7 @@ static inline lfx *lfx_open(uint32_t approvals)
     cairn_validator_id(v->id, v->key.key, 32);
     memcpy(f->validator_id, v->id, 32);
     f->time_ms = 2000;
-    if (cairn_store_open(&f->s, f->dir, NULL) || cairn_sig_ctx_new(&f->sig) ||
-        cairn_chain_open(&f->c, f->s, g, f->sig))
+    if (cairn_store_open(&f->s, f->dir, NULL) || cairn_chain_open(&f->c, f->s, g, f->sig))
         abort();
     return f;
 }

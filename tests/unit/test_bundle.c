@@ -29,7 +29,7 @@ static void build_world(world *w, int with_attestation)
     lfx *f = w->f = lfx_open(1);
     uint8_t seed[32], nonce[8], pop[64], commit[32], img[32];
     lfx_seed(seed, 0x51);
-    assert_int_equal(cairn_keypair_from_seed(&w->dev, CAIRN_SIG_ED25519, seed), 0);
+    assert_int_equal(cairn_keypair_from_seed(&w->dev, f->sig, CAIRN_SIG_ED25519, seed), 0);
     memset(commit, 0x33, 32);
     cairn_device_id(w->device_id, f->g->chain_id, f->acme_id, commit);
     assert_int_equal(cairn_pop_sign(f->g->chain_id, f->acme_id, &w->dev, pop), 0);

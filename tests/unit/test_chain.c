@@ -18,12 +18,13 @@ typedef struct dev {
     uint8_t id[32];
 } dev;
 
-static int32_t register_device(lfx *f, dev *d, uint8_t seed_byte, const uint8_t owner[32],
-                               const cairn_keypair *signer, const char *dclass, const char *serial)
+static int32_t register_device_alg(lfx *f, dev *d, cairn_sig_alg alg, uint8_t seed_byte,
+                                   const uint8_t owner[32], const cairn_keypair *signer,
+                                   const char *dclass, const char *serial)
 {
     uint8_t seed[32], nonce[8], pop[64], salt[32], commit[32];
     lfx_seed(seed, seed_byte);
-    assert_int_equal(cairn_keypair_from_seed(&d->kp, CAIRN_SIG_ED25519, seed), 0);
+    assert_int_equal(cairn_keypair_from_seed(&d->kp, f->sig, alg, seed), 0);
     assert_int_equal(cairn_pop_sign(f->g->chain_id, owner, &d->kp, pop), 0);
     memset(salt, 0x5A, 32);
     cairn_ext_id_commitment(commit, CAIRN__V1__ID_SCHEME__ID_SCHEME_DEVID_SERIAL,
@@ -35,7 +36,7 @@ static int32_t register_device(lfx *f, dev *d, uint8_t seed_byte, const uint8_t 
     Cairn__V1__DeviceRegister r = CAIRN__V1__DEVICE_REGISTER__INIT;
     Cairn__V1__PublicKey pk = CAIRN__V1__PUBLIC_KEY__INIT;
     Cairn__V1__ExternalIdCommitment id = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT, *ids[1] = {&id};
-    pk.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
+    pk.alg = (Cairn__V1__SigAlg)alg;
     pk.key = (ProtobufCBinaryData){d->kp.pub_len, d->kp.pub};
     id.scheme = CAIRN__V1__ID_SCHEME__ID_SCHEME_DEVID_SERIAL;
     id.commitment = (ProtobufCBinaryData){32, commit};
@@ -50,6 +51,12 @@ static int32_t register_device(lfx *f, dev *d, uint8_t seed_byte, const uint8_t 
     b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DEVICE_REGISTER;
     b.device_register = &r;
     return lfx_submit(f, &b, signer, NULL);
+}
+
+static int32_t register_device(lfx *f, dev *d, uint8_t seed_byte, const uint8_t owner[32],
+                               const cairn_keypair *signer, const char *dclass, const char *serial)
+{
+    return register_device_alg(f, d, CAIRN_SIG_ED25519, seed_byte, owner, signer, dclass, serial);
 }
 
 static int32_t publish_fw(lfx *f, const char *dclass, const char *version, uint64_t svn,
@@ -365,6 +372,26 @@ static void test_anchors_and_replay(void **state)
     lfx_close(f);
 }
 
+static void test_every_key_algorithm(void **state)
+{
+    (void)state;
+    lfx *f = lfx_open(1);
+    static const cairn_sig_alg algs[] = {CAIRN_SIG_ED25519, CAIRN_SIG_SECP256K1_SCHNORR,
+                                         CAIRN_SIG_SECP256K1_ECDSA, CAIRN_SIG_P256};
+    for (size_t i = 0; i < 4; i++) {
+        dev d;
+        char serial[16];
+        snprintf(serial, sizeof serial, "ALG-%zu", i);
+        assert_int_equal(register_device_alg(f, &d, algs[i], (uint8_t)(0x61 + i), f->acme_id,
+                                             &f->acme, "multi", serial),
+                         0);
+        assert_int_equal(get_device(f, d.id).keys[0].key.alg, algs[i]);
+        assert_int_equal(anchor(f, &d, 1, (uint8_t)(0xE0 + i)), 0);
+        assert_int_equal(anchor(f, &d, 2, (uint8_t)(0xF0 + i)), 0);
+    }
+    lfx_close(f);
+}
+
 static void test_bad_transactions_change_nothing(void **state)
 {
     (void)state;
@@ -502,7 +529,7 @@ static void test_transfer_and_governance(void **state)
     uint8_t seed[32], pid[32];
     cairn_keypair gamma;
     lfx_seed(seed, 0x66);
-    assert_int_equal(cairn_keypair_from_seed(&gamma, CAIRN_SIG_ED25519, seed), 0);
+    assert_int_equal(cairn_keypair_from_seed(&gamma, f->sig, CAIRN_SIG_ED25519, seed), 0);
     Cairn__V1__GovProposal p = CAIRN__V1__GOV_PROPOSAL__INIT;
     Cairn__V1__AddOrganization ao = CAIRN__V1__ADD_ORGANIZATION__INIT;
     Cairn__V1__Organization org = CAIRN__V1__ORGANIZATION__INIT;
@@ -569,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_genesis),
         cmocka_unit_test(test_device_lifecycle),
         cmocka_unit_test(test_anchors_and_replay),
+        cmocka_unit_test(test_every_key_algorithm),
         cmocka_unit_test(test_bad_transactions_change_nothing),
         cmocka_unit_test(test_transfer_and_governance),
     };
