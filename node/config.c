@@ -296,6 +296,9 @@ int cairn_config_parse(cairn_config *cfg, const char *json, size_t len, cairn_co
             e = fail(err, CAIRN_ECONFIG, "unknown key \"%.64s\"", k);
         if (e) goto out;
     }
+    if (cfg->api_max_connections < cfg->api_threads)
+        e = fail(err, CAIRN_ECONFIG, "api.max_connections: must be at least api.threads (%u)",
+                 cfg->api_threads);
 out:
     json_decref(root);
     return e;

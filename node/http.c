@@ -26,6 +26,8 @@ struct cairn_http_server {
     void *app;
     size_t max_body;
     uint16_t port;
+    void (*log)(void *log_ctx, const char *msg);
+    void *log_ctx;
 };
 
 struct cairn_http_response {
@@ -434,12 +436,18 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-/* MHD's own diagnostics (malformed requests, resource limits) are not errors of the node. */
+/* MHD's own diagnostics (malformed requests, resource limits): to the app's sink, if any. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
-    (void)fmt;
-    (void)ap;
+    cairn_http_server *srv = cls;
+    if (!srv->log) return;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    srv->log(srv->log_ctx, msg);
 }
 
 int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
@@ -452,7 +460,9 @@ int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
         cfg->max_connections ? cfg->max_connections : CAIRN_HTTP_DEFAULT_MAX_CONNECTIONS;
     unsigned timeout = cfg->timeout_s ? cfg->timeout_s : CAIRN_HTTP_DEFAULT_TIMEOUT_S;
     unsigned threads = cfg->threads ? cfg->threads : CAIRN_HTTP_DEFAULT_THREADS;
-    if (max_body > CAIRN_HTTP_MAX_BODY_LIMIT || threads > 64 || max_conn > 100000)
+    /* MHD splits the connection limit between the pool threads: each needs at least one. */
+    if (max_body > CAIRN_HTTP_MAX_BODY_LIMIT || threads > 64 || max_conn > 100000 ||
+        max_conn < threads)
         return CAIRN_EINVAL;
 
     struct sockaddr_in sa;
@@ -468,15 +478,18 @@ int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
     srv->n_routes = n_routes;
     srv->app = app;
     srv->max_body = max_body;
+    srv->log = cfg->log;
+    srv->log_ctx = cfg->log_ctx;
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     struct MHD_OptionItem opts[] = {
+        /* First, so that every later option's diagnostics go to it too. */
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, srv},
         {MHD_OPTION_SOCK_ADDR, 0, &sa},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CAIRN_HTTP_CONN_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, srv},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };

@@ -81,16 +81,25 @@ typedef struct cairn_http_config {
     const char *bind_addr;    /* IPv4 literal, e.g. "127.0.0.1"; NULL = "127.0.0.1" */
     uint16_t port;            /* 0 = ephemeral (read it back with cairn_http_port) */
     size_t max_body_bytes;    /* 0 = default; at most CAIRN_HTTP_MAX_BODY_LIMIT */
-    unsigned max_connections; /* 0 = default; concurrent connections, then refused */
+    unsigned max_connections; /* 0 = default; concurrent connections (split evenly between the
+                                 threads; must be >= threads); beyond it new connections wait in
+                                 the kernel's accept backlog */
     unsigned timeout_s;       /* 0 = default; a connection idle this long is closed */
     unsigned threads;         /* 0 = default; polling threads calling handlers */
+    /* Optional sink for libmicrohttpd's own diagnostics (malformed requests, connection limit
+     * reached, ...), one line without newline per call. Called from server threads,
+     * concurrently; must not call back into the server. NULL = discarded. */
+    void (*log)(void *log_ctx, const char *msg);
+    void *log_ctx;
 } cairn_http_config;
 
 /*
  * Starts serving. routes (n_routes entries) and the strings they point to must outlive the
  * server; app is passed to every handler. Validates the table (patterns start with '/', at most
- * one {param}, non-NULL handler) and the config. Returns 0 and *out, CAIRN_EINVAL for a bad
- * table or config, CAIRN_EIO when the socket cannot be bound (address in use, ...).
+ * one {param} filling a whole segment, non-NULL handler) and the config (max_body_bytes <=
+ * CAIRN_HTTP_MAX_BODY_LIMIT, threads <= 64, threads <= max_connections <= 100000). Returns 0 and
+ * *out, CAIRN_EINVAL for a bad table or config, CAIRN_EIO when the socket cannot be bound (address
+ * in use, ...).
  */
 CAIRN_MUST_CHECK int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
                                       const cairn_http_route *routes, size_t n_routes, void *app);

@@ -401,8 +401,12 @@ int cairn_http_request_do(const char *method, const char *url, const char *conte
     int fd = -1;
     if ((e = connect_to(&u, deadline, &fd)) != 0) return e;
     uint8_t *buf = NULL;
-    if ((e = send_all(fd, head, hl, deadline)) != 0) goto out;
-    if (len && (e = send_all(fd, body, len, deadline)) != 0) goto out;
+    /* A server may answer early and close (413 for an announced oversize body): when sending
+     * fails with a reset, the response may still be waiting in the receive queue. */
+    e = send_all(fd, head, hl, deadline);
+    if (e == 0 && len) e = send_all(fd, body, len, deadline);
+    if (e && e != CAIRN_EIO) goto out;
+    int send_failed = e != 0;
 
     /* Receive. The raw cap leaves room for the head and for chunk framing overhead. */
     size_t cap = 16384, n = 0;
@@ -458,6 +462,7 @@ int cairn_http_request_do(const char *method, const char *url, const char *conte
         }
     }
     e = cairn_http_response_parse(buf, n, eof, max_body, status, resp_body, resp_len);
+    if (e && send_failed) e = CAIRN_EIO;
 out:
     free(buf);
     close(fd);

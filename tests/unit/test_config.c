@@ -218,6 +218,10 @@ static void test_invalid(void **state)
                "api.max_connections: must be an integer in 1..10000");
     expect_err("{\"api\": {\"timeout_s\": -1}}", C, "api.timeout_s: must be an integer in 1..3600");
     expect_err("{\"api\": {\"threads\": 65}}", C, "api.threads: must be an integer in 1..64");
+    expect_err("{\"api\": {\"threads\": 8, \"max_connections\": 7}}", C,
+               "api.max_connections: must be at least api.threads (8)");
+    expect_err("{\"api\": {\"max_connections\": 1}}", C,
+               "api.max_connections: must be at least api.threads (2)");
     expect_err("{\"block\": {\"interval_ms\": 9}}", C,
                "block.interval_ms: must be an integer in 10..3600000");
     expect_err("{\"block\": {\"max_txs\": 4294967297}}", C,

@@ -556,6 +556,30 @@ static void test_connection_limit(void **state)
     teardown((void **)&f);
 }
 
+static void count_log(void *ctx, const char *msg)
+{
+    atomic_int *n = ctx;
+    /* One line, no trailing newline. */
+    assert_null(strchr(msg, '\n'));
+    if (getenv("TEST_HTTP_VERBOSE")) fprintf(stderr, "mhd: %s\n", msg);
+    atomic_fetch_add(n, 1);
+}
+
+static void test_log_sink(void **state)
+{
+    (void)state;
+    atomic_int logged = 0;
+    cairn_http_config cfg = {.port = 0, .log = count_log, .log_ctx = &logged};
+    fixture *f = start(&cfg);
+    char buf[1024];
+    const char junk[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n";
+    raw_exchange_t(f->port, junk, sizeof junk - 1, buf, sizeof buf, 1);
+    assert_non_null(strstr(buf, "HTTP/1.1 400 "));
+    expect_get(f, "/healthz", 200, "{\"ok\":true}");
+    teardown((void **)&f);
+    assert_true(atomic_load(&logged) > 0);
+}
+
 static void test_concurrent_pool(void **state)
 {
     (void)state;
@@ -594,6 +618,8 @@ static void test_start_validation(void **state)
     assert_int_equal(cairn_http_start(&s, &bad_addr, routes, 1, NULL), CAIRN_EINVAL);
     cairn_http_config too_big = {.max_body_bytes = CAIRN_HTTP_MAX_BODY_LIMIT + 1};
     assert_int_equal(cairn_http_start(&s, &too_big, routes, 1, NULL), CAIRN_EINVAL);
+    cairn_http_config few_conns = {.max_connections = 3, .threads = 4};
+    assert_int_equal(cairn_http_start(&s, &few_conns, routes, 1, NULL), CAIRN_EINVAL);
     /* The port is taken. */
     cairn_http_config taken = {.bind_addr = "127.0.0.1", .port = f->port};
     assert_int_equal(cairn_http_start(&s, &taken, routes, 1, NULL), CAIRN_EIO);
@@ -798,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_slow_client),
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_concurrent_pool),
+        cmocka_unit_test(test_log_sink),
         cmocka_unit_test_setup_teardown(test_start_validation, setup, teardown),
         cmocka_unit_test(test_client_url),
         cmocka_unit_test(test_client_errors),
