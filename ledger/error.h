@@ -97,6 +97,18 @@
     XX(ECONS_EPOCH, 600, "message from another epoch")                                             \
     /* network and API (700-799) */                                                                \
     XX(EFRAME_TOO_BIG, 700, "frame exceeds the size limit")                                        \
+    XX(EHTTP_METHOD, 701, "method not allowed for this path")                                      \
+    XX(EHTTP_ROUTE, 702, "no such route")                                                          \
+    XX(EHTTP_BODY_TOO_BIG, 703, "request body exceeds the size limit")                             \
+    XX(EHTTP_CONTENT_TYPE, 704, "unsupported content type")                                        \
+    XX(EHTTP_QUERY, 705, "missing or malformed query parameter")                                   \
+    XX(EHTTP_STATUS, 706, "unexpected HTTP status")                                                \
+    XX(ECONNECT, 707, "connection failed")                                                         \
+    XX(ETIMEOUT, 708, "operation timed out")                                                       \
+    XX(EHTTP_RESPONSE, 709, "malformed HTTP response")                                             \
+    XX(EHTTP_RESPONSE_TOO_BIG, 710, "HTTP response exceeds the size limit")                        \
+    XX(EHTTP_URL, 711, "malformed or unsupported URL")                                             \
+    XX(ECONFIG, 712, "invalid configuration")                                                      \
     /* authenticated state (800-899) */                                                            \
     XX(ESTATE_PROOF, 800, "state proof does not verify")                                          \
     XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
