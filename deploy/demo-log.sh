@@ -14,7 +14,7 @@ DB=demo-log/store
 rm -rf demo-log && mkdir -p demo-log
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ %s\n' "$*" >&2; "$@"; }
 
 say "Append 1,000 entries (one per line) as one durable batch"
 for i in $(seq 0 999); do echo "sensor-7 reading $i: $((i * 37 % 1000)) mV"; done >demo-log/entries.txt

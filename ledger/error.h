@@ -65,12 +65,56 @@
     XX(ESIG_KEY_LENGTH, 409, "public key has the wrong length")                                    \
     /* ledger rules (500-599) */                                                                   \
     XX(ECHAIN_ID, 500, "wrong chain id")                                                           \
+    XX(EGENESIS, 501, "invalid genesis")                                                           \
+    XX(EREPLAY, 502, "transaction already recorded (replay)")                                      \
+    XX(EEXPIRED, 503, "transaction expired")                                                       \
+    XX(EEXPIRY_TOO_FAR, 504, "expiry height too far in the future")                                \
+    XX(ESIGNER, 505, "signer is not authorized for this transaction")                              \
+    XX(EUNKNOWN_ORG, 506, "unknown organization")                                                  \
+    XX(EUNKNOWN_DEVICE, 507, "unknown device")                                                     \
+    XX(EDEVICE_EXISTS, 508, "device already registered")                                           \
+    XX(EDEVICE_NOT_ACTIVE, 509, "device is not active")                                            \
+    XX(EROLE, 510, "organization lacks the role for this transaction")                             \
+    XX(EPOP, 511, "proof of possession does not verify")                                           \
+    XX(EFIELD, 512, "missing or invalid transaction field")                                        \
+    XX(EFW_EXISTS, 513, "firmware release already published")                                      \
+    XX(EFW_UNKNOWN, 514, "unknown firmware release")                                               \
+    XX(EFW_REVOKED, 515, "firmware release already revoked")                                       \
+    XX(ESECURITY_VERSION, 516, "security version lower than a published release")                  \
+    XX(EANCHOR_SEQUENCE, 517, "anchor sequence number not above the stream's last")                \
+    XX(EATTESTATION_REQUIRED, 518, "owner requires a trusted attestation before anchors")          \
+    XX(ESTATUS_TRANSITION, 519, "device status change not allowed")                                \
+    XX(ETRANSFER, 520, "no matching transfer offer")                                               \
+    XX(EPROPOSAL, 521, "proposal unknown, closed or already voted")                                \
+    XX(EORG_EXISTS, 522, "organization already exists")                                            \
+    XX(EKEY_HISTORY_FULL, 523, "device key history is full")                                       \
+    XX(ENO_PAYLOAD, 524, "transaction has no payload")                                             \
+    XX(EBLOCK, 525, "invalid block")                                                               \
+    XX(EBUNDLE, 526, "provenance bundle does not verify")                                          \
+    XX(ECERTIFICATE, 527, "commit certificate does not verify")                                    \
+    XX(EVALSET_CHANGED, 528, "validator set differs from genesis")                                 \
     /* consensus (600-699) */                                                                      \
     XX(ECONS_EPOCH, 600, "message from another epoch")                                             \
     /* network and API (700-799) */                                                                \
     XX(EFRAME_TOO_BIG, 700, "frame exceeds the size limit")                                        \
+    XX(EHTTP_METHOD, 701, "method not allowed for this path")                                      \
+    XX(EHTTP_ROUTE, 702, "no such route")                                                          \
+    XX(EHTTP_BODY_TOO_BIG, 703, "request body exceeds the size limit")                             \
+    XX(EHTTP_CONTENT_TYPE, 704, "unsupported content type")                                        \
+    XX(EHTTP_QUERY, 705, "missing or malformed query parameter")                                   \
+    XX(EHTTP_STATUS, 706, "unexpected HTTP status")                                                \
+    XX(ECONNECT, 707, "connection failed")                                                         \
+    XX(ETIMEOUT, 708, "operation timed out")                                                       \
+    XX(EHTTP_RESPONSE, 709, "malformed HTTP response")                                             \
+    XX(EHTTP_RESPONSE_TOO_BIG, 710, "HTTP response exceeds the size limit")                        \
+    XX(EHTTP_URL, 711, "malformed or unsupported URL")                                             \
+    XX(ECONFIG, 712, "invalid configuration")                                                      \
     /* authenticated state (800-899) */                                                            \
-    XX(ESTATE_PROOF, 800, "state proof does not verify")
+    XX(ESTATE_PROOF, 800, "state proof does not verify")                                          \
+    XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
+    XX(ESTATE_PROOF_KIND, 802, "state proof kind does not match the claim")                        \
+    XX(ESTATE_VERSION, 803, "state version was never applied")                                     \
+    XX(ESTATE_VERSION_ORDER, 804, "state version is not after the latest applied version")
 
 enum {
     CAIRN_OK = 0,
