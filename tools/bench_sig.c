@@ -131,7 +131,8 @@ enum {
     W_ONE_BY_ONE,
     W_POOL_RAW,
     W_POOL_EXP,
-    W_POOL_ITEMS
+    W_POOL_ITEMS,
+    W_BATCH_OPTS
 };
 
 typedef struct work {
@@ -142,6 +143,7 @@ typedef struct work {
     size_t batch;
     int *res;
     cairn_sig_item *scratch;
+    cairn_ed25519_batch_opts opts; /* W_BATCH_OPTS */
 } work;
 
 /* Verifies `total` signatures in units of w->batch; returns seconds (CPU or wall). Exits on a
@@ -171,6 +173,9 @@ static double run(const work *w, size_t total, int wall)
             break;
         case W_ONE_BY_ONE:
             rc = cairn_sig_verify(w->ctx, &w->s->items[off]);
+            break;
+        case W_BATCH_OPTS:
+            rc = cairn_ed25519_verify_batch_opts(w->ctx, w->res, w->s->ed_raw + off, b, &w->opts);
             break;
         case W_POOL_RAW:
         case W_POOL_EXP:
@@ -221,10 +226,12 @@ static size_t total_for(size_t batch, size_t want)
 int bench_sig(int argc, char **argv)
 {
     uint64_t reps = 5, msg_bytes = 100;
-    int quick = 0;
+    int quick = 0, crossover = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
+        } else if (strcmp(argv[i], "--crossover") == 0) {
+            crossover = 1;
         } else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0 &&
                    cli_parse_u64(argv[i + 1], &reps) == 0 && reps > 0) {
             i++;
@@ -232,7 +239,8 @@ int bench_sig(int argc, char **argv)
                    cli_parse_u64(argv[i + 1], &msg_bytes) == 0 && msg_bytes <= 4096) {
             i++;
         } else {
-            fprintf(stderr, "usage: cairn-bench sigverify [--reps R] [--msg-bytes M] [--quick]\n");
+            fprintf(stderr, "usage: cairn-bench sigverify [--reps R] [--msg-bytes M] [--quick] "
+                            "[--crossover]\n");
             return 2;
         }
     }
@@ -254,13 +262,36 @@ int bench_sig(int argc, char **argv)
     cairn_sig_item *scratch = malloc(POOLN * sizeof *scratch);
     if (!res || !scratch) return cli_fail(CAIRN_ENOMEM, NULL);
 
+    work w = {W_SODIUM, ctx, pool, &ed, 1, res, scratch, {0, 0}};
+    if (crossover) {
+        /* Straus against Pippenger (automatic window) across the crossover, one thread. */
+        static const size_t xs[] = {2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+        baseline_us = 1;
+        for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
+            w.kind = W_BATCH_OPTS;
+            w.batch = xs[k];
+            w.opts = (cairn_ed25519_batch_opts){100000, 0};
+            double st = best_us(&w, total_for(xs[k], want / 2), 0, (int)reps);
+            w.opts = (cairn_ed25519_batch_opts){1, 0};
+            double pp = best_us(&w, total_for(xs[k], want / 2), 0, (int)reps);
+            printf("batch %4zu  straus %8.2f us/sig  pippenger %8.2f us/sig  %s\n", xs[k], st, pp,
+                   st <= pp ? "straus" : "pippenger");
+            printf("{\"bench\":\"sigverify_crossover\",\"batch\":%zu,\"straus_us_per_sig\":%.3f,"
+                   "\"pippenger_us_per_sig\":%.3f}\n",
+                   xs[k], st, pp);
+        }
+        free(res), free(scratch);
+        free_set(&ed);
+        cairn_sigpool_free(pool);
+        cairn_sig_ctx_free(ctx);
+        return 0;
+    }
     printf("# cairn-bench sigverify: %zu distinct signatures per algorithm, %llu-byte messages, "
            "best of %llu, %u threads available\n",
            (size_t)POOLN, (unsigned long long)msg_bytes, (unsigned long long)reps, all);
     printf("%-18s %-16s %-9s %6s %3s %10s %9s\n", "alg", "impl", "keys", "batch", "thr", "us/sig",
            "vs sodium");
 
-    work w = {W_SODIUM, ctx, pool, &ed, 1, res, scratch};
     baseline_us = best_us(&w, want / 2, 0, (int)reps);
     emit("ed25519", "libsodium", "raw", 1, 1, baseline_us);
     w.kind = W_SINGLE;
@@ -297,7 +328,7 @@ int bench_sig(int argc, char **argv)
         sigset s;
         if ((err = make_set(ctx, &s, others[a].alg, POOLN, msg_bytes)))
             return cli_fail(err, others[a].name);
-        work wo = {W_ONE_BY_ONE, ctx, pool, &s, 1, res, scratch};
+        work wo = {W_ONE_BY_ONE, ctx, pool, &s, 1, res, scratch, {0, 0}};
         emit(others[a].name, "cairn-single", "raw", 1, 1, best_us(&wo, nother / 2, 0, (int)reps));
         if (all > 1) {
             wo.kind = W_POOL_ITEMS;
