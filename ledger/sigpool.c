@@ -1,6 +1,6 @@
 /*
  * sigpool.c — see sigpool.h. One mutex protects a FIFO of jobs; a worker takes the next chunk
- * of the head job (jobs are split into ceil(n / threads) sized chunks, capped, so one large
+ * of the head job (jobs are split into ceil(n / threads) sized chunks, capped at 2048, so one large
  * batch keeps every core busy), verifies it without the lock and counts the job's chunks down;
  * the worker that finishes the last chunk calls done.
  */
@@ -101,7 +101,7 @@ int cairn_sigpool_new(cairn_sigpool **out, const cairn_sig_ctx *ctx, const cairn
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
         o.threads = nc > 0 ? (unsigned)nc : 1;
     }
-    if (o.max_chunk == 0) o.max_chunk = 1024;
+    if (o.max_chunk == 0) o.max_chunk = 2048;
     cairn_sigpool *p = calloc(1, sizeof *p);
     if (!p) return CAIRN_ENOMEM;
     p->ctx = ctx;

@@ -46,7 +46,7 @@ struct cairn_sigpool_job {
 typedef struct cairn_sigpool_opts {
     unsigned threads;   /* 0: one per online core */
     size_t cache_bytes; /* 0: 64 MiB; (size_t)-1: no cache */
-    size_t max_chunk;   /* largest batch one worker takes at once; 0: 1024 */
+    size_t max_chunk;   /* largest batch one worker takes at once; 0: 2048 */
 } cairn_sigpool_opts;
 
 /* Starts the workers. opts may be NULL. CAIRN_ENOMEM, CAIRN_EAGAIN (threads). */
