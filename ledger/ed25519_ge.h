@@ -196,30 +196,44 @@ static inline void ge_p3_tobytes(uint8_t s[32], const ge_p3 *p)
  * 5.1.3 step 3 (x = u v^3 (u v^7)^((p-5)/8)); the sign bit selects the root, and sign bit 1 with
  * x = 0 is accepted (giving x = 0). Returns 0, or -1 when u/v is not a square (not on the curve).
  * Outputs the affine coordinates.
+ *
+ * Split in three so that a vector backend can run the exponentiation (the only expensive step)
+ * for several points at once: ge_decode_pre computes y, u = y^2 - 1, v = d y^2 + 1, v^3 and the
+ * base u v^7; the caller raises the base to (p-5)/8; ge_decode_post finishes.
  */
-static inline int ge_decode_zip215(fe *x_out, fe *y_out, const uint8_t s[32])
+typedef struct ge_decode_state {
+    fe y, u, v, v3, base;
+} ge_decode_state;
+
+static inline void ge_decode_pre(ge_decode_state *st, const uint8_t s[32])
 {
-    fe y, u, v, v3, vxx, x, t, one;
-    fe_frombytes(&y, s);
+    fe one, t;
+    fe_frombytes(&st->y, s);
     fe_1(&one);
-    fe_sq(&u, &y);
-    fe_mul(&v, &u, &fe_d);
-    fe_sub(&u, &u, &one); /* u = y^2 - 1 */
-    fe_add(&v, &v, &one); /* v = d y^2 + 1 */
-    fe_carry(&v);
-    fe_sq(&v3, &v);
-    fe_mul(&v3, &v3, &v); /* v^3 */
-    fe_sq(&x, &v3);
-    fe_mul(&x, &x, &v);
-    fe_mul(&x, &x, &u); /* u v^7 */
-    fe_pow22523(&x, &x);
-    fe_mul(&x, &x, &v3);
-    fe_mul(&x, &x, &u); /* u v^3 (u v^7)^((p-5)/8) */
+    fe_sq(&st->u, &st->y);
+    fe_mul(&st->v, &st->u, &fe_d);
+    fe_sub(&st->u, &st->u, &one); /* u = y^2 - 1 */
+    fe_add(&st->v, &st->v, &one); /* v = d y^2 + 1 */
+    fe_carry(&st->v);
+    fe_sq(&st->v3, &st->v);
+    fe_mul(&st->v3, &st->v3, &st->v); /* v^3 */
+    fe_sq(&t, &st->v3);
+    fe_mul(&t, &t, &st->v);
+    fe_mul(&st->base, &t, &st->u); /* u v^7 */
+}
+
+/* pw = base^((p-5)/8). */
+static inline int ge_decode_post(fe *x_out, fe *y_out, const ge_decode_state *st, const fe *pw,
+                                 const uint8_t s[32])
+{
+    fe x, vxx, t, y = st->y;
+    fe_mul(&x, pw, &st->v3);
+    fe_mul(&x, &x, &st->u); /* u v^3 (u v^7)^((p-5)/8) */
     fe_sq(&vxx, &x);
-    fe_mul(&vxx, &vxx, &v);
-    fe_sub(&t, &vxx, &u);
+    fe_mul(&vxx, &vxx, &st->v);
+    fe_sub(&t, &vxx, &st->u);
     if (!fe_iszero(&t)) {
-        fe_add(&t, &vxx, &u);
+        fe_add(&t, &vxx, &st->u);
         fe_carry(&t);
         if (!fe_iszero(&t)) return -1;
         fe_mul(&x, &x, &fe_sqrtm1);
@@ -229,6 +243,15 @@ static inline int ge_decode_zip215(fe *x_out, fe *y_out, const uint8_t s[32])
     *x_out = x;
     *y_out = y;
     return 0;
+}
+
+static inline int ge_decode_zip215(fe *x_out, fe *y_out, const uint8_t s[32])
+{
+    ge_decode_state st;
+    fe pw;
+    ge_decode_pre(&st, s);
+    fe_pow22523(&pw, &st.base);
+    return ge_decode_post(x_out, y_out, &st, &pw, s);
 }
 
 #endif

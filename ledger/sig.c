@@ -30,10 +30,21 @@ int cairn_sig_alg_parse(cairn_sig_alg *alg, const char *name)
 
 int cairn_sig_ctx_new(cairn_sig_ctx **out)
 {
+    return cairn_sig_ctx_new_backend(out, CAIRN_SIG_BACKEND_AUTO);
+}
+
+const char *cairn_sig_ctx_backend_name(const cairn_sig_ctx *ctx)
+{
+    return ctx->use_ifma ? "avx512ifma" : "portable";
+}
+
+int cairn_sig_ctx_new_backend(cairn_sig_ctx **out, cairn_sig_backend backend)
+{
     *out = NULL;
     if (sodium_init() < 0) return CAIRN_EINTERNAL;
     cairn_sig_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return CAIRN_ENOMEM;
+    ctx->use_ifma = backend == CAIRN_SIG_BACKEND_AUTO && sig_ifma_available();
     int rc = sig_ed25519_ctx_init(ctx);
     if (rc == 0) rc = sig_ecc_ctx_init(ctx);
     if (rc) {

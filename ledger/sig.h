@@ -44,8 +44,24 @@ CAIRN_MUST_CHECK int cairn_sig_alg_parse(cairn_sig_alg *alg, const char *name);
 
 typedef struct cairn_sig_ctx cairn_sig_ctx;
 
-/* Creates a context (precomputed base-point tables, library contexts). CAIRN_ENOMEM. */
+/*
+ * Ed25519 backends. The portable C backend is always built and always tested; AUTO adds the
+ * AVX-512 IFMA backend for point decompression when the build has it and the CPU reports it at
+ * run time. Verdicts are identical (the IFMA code computes the same field elements); only the
+ * speed differs.
+ */
+typedef enum cairn_sig_backend {
+    CAIRN_SIG_BACKEND_AUTO = 0,
+    CAIRN_SIG_BACKEND_PORTABLE = 1,
+} cairn_sig_backend;
+
+/* Creates a context (precomputed base-point tables, library contexts) with the AUTO backend.
+ * CAIRN_ENOMEM. */
 CAIRN_MUST_CHECK int cairn_sig_ctx_new(cairn_sig_ctx **out);
+/* Same, with a chosen backend. */
+CAIRN_MUST_CHECK int cairn_sig_ctx_new_backend(cairn_sig_ctx **out, cairn_sig_backend backend);
+/* "portable" or "avx512ifma": what the context actually uses. */
+const char *cairn_sig_ctx_backend_name(const cairn_sig_ctx *ctx);
 void cairn_sig_ctx_free(cairn_sig_ctx *ctx);
 
 /*

@@ -210,9 +210,52 @@ typedef struct decode_job {
     int code;
 } decode_job;
 
-static void run_decode_jobs(decode_job *jobs, size_t nj)
+int sig_ifma_available(void)
 {
-    for (size_t j = 0; j < nj; j++)
+#if defined(CAIRN_HAVE_IFMA)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+#else
+    return 0;
+#endif
+}
+
+#if !defined(CAIRN_HAVE_IFMA)
+void sig_ifma_pow22523_x8(fe out[8], const fe in[8])
+{
+    for (int i = 0; i < 8; i++) fe_pow22523(&out[i], &in[i]);
+}
+#endif
+
+/* Below this many points the portable exponentiation is faster than one 8-lane IFMA pass. */
+#define IFMA_MIN_POINTS 3
+
+static void run_decode_jobs(const cairn_sig_ctx *ctx, decode_job *jobs, size_t nj)
+{
+    size_t j = 0;
+    if (ctx->use_ifma && nj >= IFMA_MIN_POINTS) {
+        for (; j < nj; j += 8) {
+            size_t k = nj - j < 8 ? nj - j : 8;
+            ge_decode_state st[8];
+            fe base[8], pw[8];
+            for (size_t i = 0; i < 8; i++) {
+                if (i < k) {
+                    ge_decode_pre(&st[i], jobs[j + i].enc);
+                    base[i] = st[i].base;
+                } else {
+                    fe_1(&base[i]); /* idle lane */
+                }
+            }
+            sig_ifma_pow22523_x8(pw, base);
+            for (size_t i = 0; i < k; i++) {
+                decode_job *jb = &jobs[j + i];
+                if (jb->result[0] == 0 &&
+                    ge_decode_post(jb->x, jb->y, &st[i], &pw[i], jb->enc) != 0)
+                    jb->result[0] = jb->code;
+            }
+        }
+        return;
+    }
+    for (; j < nj; j++)
         if (jobs[j].result[0] == 0 && ge_decode_zip215(jobs[j].x, jobs[j].y, jobs[j].enc) != 0)
             jobs[j].result[0] = jobs[j].code;
 }
@@ -222,8 +265,8 @@ static void run_decode_jobs(decode_job *jobs, size_t nj)
  * decodes, then R decodes. results[i] gets 0 or the first failing rule's code. jobs is
  * scratch for 2n entries.
  */
-static void prepare_all(prep *pre, int *results, const cairn_ed25519_item *items, size_t n,
-                        decode_job *jobs)
+static void prepare_all(const cairn_sig_ctx *ctx, prep *pre, int *results,
+                        const cairn_ed25519_item *items, size_t n, decode_job *jobs)
 {
     size_t nj = 0;
     for (size_t i = 0; i < n; i++) {
@@ -245,7 +288,7 @@ static void prepare_all(prep *pre, int *results, const cairn_ed25519_item *items
         }
         jobs[nj++] = (decode_job){it->sig, &p->Rx, &p->Ry, &results[i], CAIRN_ESIG_POINT};
     }
-    run_decode_jobs(jobs, nj);
+    run_decode_jobs(ctx, jobs, nj);
     for (size_t i = 0; i < n; i++) {
         if (results[i]) continue;
         const cairn_ed25519_item *it = &items[i];
@@ -604,7 +647,7 @@ int cairn_ed25519_verify_batch_opts(const cairn_sig_ctx *ctx, int *results,
         rc = CAIRN_ENOMEM;
         goto out;
     }
-    prepare_all(pre, results, items, n, jobs);
+    prepare_all(ctx, pre, results, items, n, jobs);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (results[i] == 0) {

@@ -18,9 +18,15 @@
 struct cairn_sig_ctx {
     ge_niels base_table[SIG_BASE_TABLE];
     ge_niels base_niels; /* B itself, affine */
+    int use_ifma;        /* decompress with the AVX-512 IFMA backend (ed25519_ifma.c) */
     secp256k1_context *secp;
     EC_GROUP *p256; /* read-only after init */
 };
+
+/* 1 when this build has the IFMA backend and the CPU supports AVX-512F and IFMA. */
+int sig_ifma_available(void);
+/* out[i] = in[i]^((p-5)/8) for eight elements, with AVX-512 IFMA (only if available). */
+void sig_ifma_pow22523_x8(fe out[8], const fe in[8]);
 
 /* The ed25519 half of cairn_sig_ctx_new / cairn_sig_verify (sig_ed25519.c). */
 int sig_ed25519_ctx_init(cairn_sig_ctx *ctx);

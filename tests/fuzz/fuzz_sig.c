@@ -16,7 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static cairn_sig_ctx *ctx;
+static cairn_sig_ctx *ctx, *ctx_port;
 
 /* ---- naive reference ---- */
 
@@ -127,7 +127,9 @@ static void add_point(uint8_t out[32], const uint8_t p[32], const uint8_t q[32])
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!ctx) {
-        if (sodium_init() < 0 || cairn_sig_ctx_new(&ctx)) abort();
+        if (sodium_init() < 0 || cairn_sig_ctx_new(&ctx) ||
+            cairn_sig_ctx_new_backend(&ctx_port, CAIRN_SIG_BACKEND_PORTABLE))
+            abort();
     }
     static const uint8_t T8[32] = {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
                                    0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
@@ -164,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cairn_ed25519_item items[MAXI];
     for (size_t i = 0; i < n; i++) {
         single[i] = cairn_ed25519_verify(ctx, pk[i], msg[i], mlen[i], sig[i]);
+        if (cairn_ed25519_verify(ctx_port, pk[i], msg[i], mlen[i], sig[i]) != single[i]) abort();
         int ref = ref_verify(pk[i], msg[i], mlen[i], sig[i]);
         if ((single[i] == 0) != ref) abort();
         if (crypto_core_ed25519_is_valid_point(pk[i]) &&
@@ -174,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         items[i] = (cairn_ed25519_item){pk[i], NULL, sig[i], msg[i], mlen[i]};
     }
     cairn_ed25519_batch_opts o = {(mode & 0x80) ? 1000 : 1, 2 + (mode >> 3) % 10};
-    int rc = cairn_ed25519_verify_batch_opts(ctx, batch, items, n, &o);
+    int rc = cairn_ed25519_verify_batch_opts((mode & 0x40) ? ctx_port : ctx, batch, items, n, &o);
     int any = 0;
     for (size_t i = 0; i < n; i++) {
         if (batch[i] != single[i]) abort();

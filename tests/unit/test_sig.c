@@ -18,6 +18,7 @@
 #include "ledger/ed25519_fe.h"
 #include "ledger/hex.h"
 #include "ledger/sig.h"
+#include "ledger/sig_internal.h"
 #include "test_util.h"
 
 static cairn_sig_ctx *ctx;
@@ -101,6 +102,53 @@ static void test_field_constants(void **state)
     fe_tobytes(out, &a);
     uint8_t five[32] = {5};
     assert_memory_equal(out, five, 32);
+}
+
+/* The AVX-512 IFMA exponentiation computes the same field elements as the portable one: random
+ * canonical and non-canonical inputs, unreduced limbs, and edge values. */
+static void test_ifma_pow(void **state)
+{
+    (void)state;
+    if (!sig_ifma_available()) {
+        printf(
+            "# AVX-512 IFMA not available on this CPU or build: only the portable backend runs\n");
+        return;
+    }
+    test_rng rng = test_rng_seeded("ifma pow");
+    fe in[8], out[8], ref;
+    int checked = 0;
+    for (int round = 0; round < 400; round++) {
+        for (int i = 0; i < 8; i++) {
+            int kind = (int)((round * 8 + i) % 5);
+            if (kind == 0) { /* random 255-bit value, possibly >= p */
+                uint8_t b[32];
+                for (int k = 0; k < 32; k++) b[k] = (uint8_t)test_rng_next(&rng);
+                fe_frombytes(&in[i], b);
+            } else if (kind == 1) { /* unreduced limbs up to 2^52 - 1 */
+                for (int k = 0; k < 5; k++) in[i].v[k] = test_rng_next(&rng) & 0xfffffffffffffULL;
+            } else if (kind == 2) { /* all-ones limbs, the largest allowed */
+                for (int k = 0; k < 5; k++)
+                    in[i].v[k] = 0xfffffffffffffULL - (test_rng_next(&rng) & 3);
+            } else if (kind == 3) { /* small values 0..7 */
+                fe_0(&in[i]);
+                in[i].v[0] = test_rng_below(&rng, 8);
+            } else { /* p - small, p, p + small (non-canonical) */
+                uint8_t b[32];
+                memset(b, 0xff, 32);
+                b[31] = 0x7f;
+                b[0] = (uint8_t)(0xec + test_rng_below(&rng, 20) - 10);
+                fe_frombytes(&in[i], b);
+            }
+        }
+        sig_ifma_pow22523_x8(out, in);
+        for (int i = 0; i < 8; i++) {
+            fe_pow22523(&ref, &in[i]);
+            if (!fe_eq(&out[i], &ref)) fail_msg("ifma pow differs in round %d lane %d", round, i);
+            for (int k = 0; k < 5; k++) assert_true(out[i].v[k] < (1ULL << 52));
+            checked++;
+        }
+    }
+    printf("# ifma pow: %d inputs agree with the portable exponentiation\n", checked);
 }
 
 /* ---- Ed25519: Wycheproof ---- */
@@ -378,10 +426,10 @@ static void test_wycheproof_p256(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_field_constants), cmocka_unit_test(test_wycheproof_ed25519),
-        cmocka_unit_test(test_speccheck),       cmocka_unit_test(test_registration),
-        cmocka_unit_test(test_bip340),          cmocka_unit_test(test_wycheproof_secp256k1),
-        cmocka_unit_test(test_wycheproof_p256),
+        cmocka_unit_test(test_field_constants),      cmocka_unit_test(test_ifma_pow),
+        cmocka_unit_test(test_wycheproof_ed25519),   cmocka_unit_test(test_speccheck),
+        cmocka_unit_test(test_registration),         cmocka_unit_test(test_bip340),
+        cmocka_unit_test(test_wycheproof_secp256k1), cmocka_unit_test(test_wycheproof_p256),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
