@@ -109,6 +109,8 @@
     XX(EHTTP_RESPONSE_TOO_BIG, 710, "HTTP response exceeds the size limit")                        \
     XX(EHTTP_URL, 711, "malformed or unsupported URL")                                             \
     XX(ECONFIG, 712, "invalid configuration")                                                      \
+    XX(EMEMPOOL_FULL, 750, "mempool is full, retry later")                                         \
+    XX(EKEYFILE, 751, "malformed key file")                                                        \
     /* authenticated state (800-899) */                                                            \
     XX(ESTATE_PROOF, 800, "state proof does not verify")                                          \
     XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
