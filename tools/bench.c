@@ -10,8 +10,11 @@
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "log") == 0) return bench_log(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "ledger") == 0) return bench_ledger(argc - 2, argv + 2);
     fprintf(stderr, "usage: cairn-bench BENCH [options]\n"
                     "  log [--leaves N] [--batch B] [--proofs P] [--dir DIR]\n"
-                    "      durable Merkle log appends, inclusion and consistency proofs\n");
+                    "      durable Merkle log appends, inclusion and consistency proofs\n"
+                    "  ledger [--txs N] [--devices D] [--block B] [--bundles K] [--dir DIR]\n"
+                    "      block application, provenance bundle generation and verification\n");
     return 2;
 }
