@@ -206,9 +206,9 @@ int cairn_smt_root(cairn_txn *t, uint64_t version, uint8_t root[CAIRN_HASH_LEN])
 static int value_get(cairn_txn *t, const uint8_t *key, uint64_t ver, const uint8_t **val,
                      size_t *len)
 {
-    uint8_t k[CAIRN_SMT_KEY_LEN + 8];
-    memcpy(k, key, CAIRN_SMT_KEY_LEN);
-    cairn_put_u64be(k + CAIRN_SMT_KEY_LEN, ver);
+    uint8_t k[8 + CAIRN_SMT_KEY_LEN];
+    cairn_put_u64be(k, ver);
+    memcpy(k + 8, key, CAIRN_SMT_KEY_LEN);
     const void *v;
     int err = cairn_txn_get(t, CAIRN_TABLE_STATE_VALUES, k, sizeof k, &v, len);
     if (err == CAIRN_ENOENT) return CAIRN_ESTORE_CORRUPT; /* a leaf points at it */
@@ -501,13 +501,14 @@ static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u
 
 static int write_values(apply_ctx *c, const upd *u, size_t n)
 {
-    uint8_t k[CAIRN_SMT_KEY_LEN + 8];
-    cairn_put_u64be(k + CAIRN_SMT_KEY_LEN, c->version);
+    /* Keyed by version first and written in key order: every put appends. */
+    uint8_t k[8 + CAIRN_SMT_KEY_LEN];
+    cairn_put_u64be(k, c->version);
     for (size_t i = 0; i < n; i++) {
         if (!u[i].value) continue;
-        memcpy(k, u[i].key, CAIRN_SMT_KEY_LEN);
+        memcpy(k + 8, u[i].key, CAIRN_SMT_KEY_LEN);
         int err = cairn_txn_put(c->t, CAIRN_TABLE_STATE_VALUES, k, sizeof k,
-                                u[i].len ? u[i].value : (const uint8_t *)"", u[i].len, 0);
+                                u[i].len ? u[i].value : (const uint8_t *)"", u[i].len, 1);
         if (err) return err;
     }
     return 0;

@@ -21,7 +21,7 @@
  *
  * Storage (tables reserved in ledger/store.h):
  *   state.nodes   u64be version || u8 depth || packed nibble path  ->  16-way node
- *   state.values  key(32) || u64be version                          ->  value bytes
+ *   state.values  u64be version || key(32)                          ->  value bytes
  *   state.roots   u64be version                                      ->  root(32) || u64be root
  * node version meta "state.latest"                                              ->  u64be latest
  * version
