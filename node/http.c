@@ -133,8 +133,19 @@ int cairn_http_json(cairn_http_response *resp, unsigned status, json_t *j)
 
 int cairn_http_error(cairn_http_response *resp, unsigned status, int err, const char *message)
 {
+    const char *msg = message ? message : cairn_strerror(err);
     json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", err, "name", cairn_err_name(err),
-                          "message", message ? message : cairn_strerror(err));
+                          "message", msg);
+    if (!j) {
+        /* Not UTF-8 (a message quoting request bytes): fall back to printable ASCII. */
+        char ascii[512];
+        size_t n = 0;
+        for (; msg[n] && n < sizeof ascii - 1; n++)
+            ascii[n] = (msg[n] >= 0x20 && msg[n] < 0x7f) ? msg[n] : '?';
+        ascii[n] = '\0';
+        j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", err, "name", cairn_err_name(err),
+                      "message", ascii);
+    }
     return cairn_http_json(resp, status, j);
 }
 
@@ -436,6 +447,37 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Percent-decoding of the path and of query keys and values, in place. Like MHD's default, a
+ * malformed escape stays literal; unlike it, "%00" also stays literal, because a decoded NUL would
+ * silently cut the C string ("/healthz%00junk" would route as "/healthz").
+ */
+static size_t unescape_cb(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 /* MHD's own diagnostics (malformed requests, resource limits): to the app's sink, if any. */
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
@@ -462,7 +504,7 @@ int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
     unsigned threads = cfg->threads ? cfg->threads : CAIRN_HTTP_DEFAULT_THREADS;
     /* MHD splits the connection limit between the pool threads: each needs at least one. */
     if (max_body > CAIRN_HTTP_MAX_BODY_LIMIT || threads > 64 || max_conn > 100000 ||
-        max_conn < threads)
+        max_conn < threads || cfg->max_connections_per_ip > 100000)
         return CAIRN_EINVAL;
 
     struct sockaddr_in sa;
@@ -488,8 +530,10 @@ int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
         {MHD_OPTION_SOCK_ADDR, 0, &sa},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->max_connections_per_ip, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CAIRN_HTTP_CONN_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, srv},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_cb, NULL},
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };

@@ -49,7 +49,9 @@ typedef struct cairn_http_response cairn_http_response;
 /*
  * One request as a handler sees it. Every pointer is owned by the server and valid only for the
  * duration of the handler call. Strings are NUL-terminated; body is not (body_len bytes; it is
- * NULL with body_len 0 when the request had no body).
+ * NULL with body_len 0 when the request had no body). Percent-escapes in the path and the query
+ * are decoded, except "%00" and malformed escapes, which stay literal; decoded strings can hold
+ * any other byte, so they are not necessarily UTF-8 (validate before putting them in JSON).
  */
 typedef struct cairn_http_request {
     const char *method;       /* "GET", "POST", ... as sent (case-sensitive) */
@@ -84,8 +86,10 @@ typedef struct cairn_http_config {
     unsigned max_connections; /* 0 = default; concurrent connections (split evenly between the
                                  threads; must be >= threads); beyond it new connections wait in
                                  the kernel's accept backlog */
-    unsigned timeout_s;       /* 0 = default; a connection idle this long is closed */
-    unsigned threads;         /* 0 = default; polling threads calling handlers */
+    unsigned max_connections_per_ip; /* 0 = no per-address limit; else concurrent connections
+                                        from one IP address, beyond which MHD closes new ones */
+    unsigned timeout_s;              /* 0 = default; a connection idle this long is closed */
+    unsigned threads;                /* 0 = default; polling threads calling handlers */
     /* Optional sink for libmicrohttpd's own diagnostics (malformed requests, connection limit
      * reached, ...), one line without newline per call. Called from server threads,
      * concurrently; must not call back into the server. NULL = discarded. */

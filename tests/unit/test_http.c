@@ -103,6 +103,12 @@ static int h_put_item(void *app, const cairn_http_request *req, cairn_http_respo
     return cairn_http_respond(resp, 204, "text/plain", NULL, 0);
 }
 
+static int h_quote(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    (void)app;
+    return cairn_http_errorf(resp, 400, CAIRN_EINVAL, "bad '%s'", req->param);
+}
+
 static const cairn_http_route routes[] = {
     {"GET", "/healthz", h_health},
     {"GET", "/v1/items/{id}", h_item},
@@ -112,6 +118,7 @@ static const cairn_http_route routes[] = {
     {"POST", "/v1/echo", h_echo},
     {"GET", "/v1/fail", h_fail},
     {"GET", "/v1/silent", h_silent},
+    {"GET", "/v1/quote/{x}", h_quote},
 };
 
 typedef struct fixture {
@@ -279,6 +286,19 @@ static void test_path_params(void **state)
     /* Percent-decoding happens before routing: %2F becomes '/', so two segments. */
     expect_get(f, "/v1/items/1%2F2", 404, nf);
     expect_get(f, "/v1/items/%34%32", 200, "{\"id\":42,\"path\":\"/v1/items/42\"}");
+    /* Error messages quoting request bytes stay valid JSON. */
+    expect_get(f, "/v1/quote/%C3%A9", 400,
+               "{\"error\":{\"code\":-1,\"name\":\"EINVAL\",\"message\":\"bad '\xc3\xa9'\"}}");
+    expect_get(f, "/v1/quote/a%FFb", 400,
+               "{\"error\":{\"code\":-1,\"name\":\"EINVAL\",\"message\":\"bad 'a?b'\"}}");
+    /* "%00" is not decoded (it would cut the string): no route, no number. */
+    expect_get(f, "/healthz%00junk", 404, nf);
+    expect_get(f, "/v1/items/4%002", 400,
+               "{\"error\":{\"code\":-105,\"name\":\"ENUMBER\",\"message\":\"path parameter 'id' "
+               "must be a decimal integer below 2^64\"}}");
+    expect_get(f, "/v1/items/%FF", 400,
+               "{\"error\":{\"code\":-105,\"name\":\"ENUMBER\",\"message\":\"path parameter 'id' "
+               "must be a decimal integer below 2^64\"}}");
 }
 
 static void test_query(void **state)
@@ -302,7 +322,10 @@ static void test_query(void **state)
                          "/v1/sum?a=18446744073709551616&b=2",
                          "/v1/sum?a=%201&b=2",
                          "/v1/sum?a=1.0&b=2",
-                         "/v1/sum?a=99999999999999999999999&b=2"};
+                         "/v1/sum?a=99999999999999999999999&b=2",
+                         "/v1/sum?a=1%00&b=2",
+                         "/v1/sum?a=1+&b=2",
+                         "/v1/sum?a=%FF&b=2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_get(f, bad[i], 400, bad_a);
     const char *bad_c = "{\"error\":{\"code\":-705,\"name\":\"EHTTP_QUERY\",\"message\":\"query "
                         "parameter 'c' must be a decimal integer below 2^64\"}}";
@@ -542,6 +565,39 @@ static void test_connection_limit(void **state)
     close(a);
     close(b);
     /* Slots free again once the idle clients leave. */
+    int ok = 0;
+    for (int i = 0; i < 50 && !ok; i++) {
+        err = cairn_http_get(url, 2000, &status, &body, &len);
+        if (err == 0) {
+            ok = status == 200;
+            free(body);
+        } else {
+            usleep(20 * 1000);
+        }
+    }
+    assert_true(ok);
+    teardown((void **)&f);
+}
+
+static void test_per_ip_limit(void **state)
+{
+    (void)state;
+    cairn_http_config cfg = {.port = 0, .max_connections_per_ip = 1};
+    fixture *f = start(&cfg);
+    int idle = raw_connect(f->port);
+    const char half[] = "GET /healthz HTTP/1.1\r\n";
+    assert_true(send(idle, half, sizeof half - 1, MSG_NOSIGNAL) > 0);
+    usleep(50 * 1000);
+    /* A second connection from 127.0.0.1 is accepted and closed at once. */
+    char url[128];
+    snprintf(url, sizeof url, "%s/healthz", f->base);
+    int status;
+    uint8_t *body;
+    size_t len;
+    int err = cairn_http_get(url, 2000, &status, &body, &len);
+    if (!(err == CAIRN_EHTTP_RESPONSE || err == CAIRN_EIO))
+        fail_msg("over the per-IP limit: %s status %d", cairn_err_name(err), status);
+    close(idle);
     int ok = 0;
     for (int i = 0; i < 50 && !ok; i++) {
         err = cairn_http_get(url, 2000, &status, &body, &len);
@@ -825,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_concurrent_pool),
         cmocka_unit_test(test_log_sink),
+        cmocka_unit_test(test_per_ip_limit),
         cmocka_unit_test_setup_teardown(test_start_validation, setup, teardown),
         cmocka_unit_test(test_client_url),
         cmocka_unit_test(test_client_errors),
