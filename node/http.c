@@ -305,51 +305,68 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, unsigned status,
 }
 
 /* Routes a new request: sets st->route and st->param, or answers 404 / 405 and returns 0. */
-static int route_request(cairn_http_server *srv, struct MHD_Connection *conn, const char *url,
-                         const char *method, http_req_state *st, enum MHD_Result *ret)
+int cairn_http_route_find(const cairn_http_route *routes, size_t n, const char *method,
+                          const char *path, cairn_http_route_match *m)
 {
-    char allow[256] = "";
+    memset(m, 0, sizeof *m);
     size_t allow_len = 0;
     int path_known = 0;
-    for (size_t i = 0; i < srv->n_routes; i++) {
-        const cairn_http_route *r = &srv->routes[i];
+    for (size_t i = 0; i < n; i++) {
+        const cairn_http_route *r = &routes[i];
         const char *ps;
         size_t pl;
-        if (!route_match(r->pattern, url, &ps, &pl)) continue;
+        if (!route_match(r->pattern, path, &ps, &pl)) continue;
         if (strcmp(r->method, method) == 0) {
-            st->route = r;
-            if (ps) {
-                st->param = strndup(ps, pl);
-                if (!st->param) {
-                    *ret = MHD_NO;
-                    return 0;
-                }
-                const char *open = strchr(r->pattern, '{');
-                st->param_name = open + 1;
-                st->param_name_len = (size_t)(strchr(open, '}') - open - 1);
-            }
-            return 1;
+            m->index = i;
+            m->param = ps;
+            m->param_len = pl;
+            m->allow[0] = '\0';
+            return 0;
         }
         path_known = 1;
         /* Allow header: the distinct methods registered for this path, in table order. */
         int dup = 0;
-        for (size_t k = 0; k < i; k++) {
+        for (size_t k = 0; k < i && !dup; k++) {
             const char *ks;
             size_t kl;
-            if (strcmp(srv->routes[k].method, r->method) == 0 &&
-                route_match(srv->routes[k].pattern, url, &ks, &kl))
-                dup = 1;
+            dup = strcmp(routes[k].method, r->method) == 0 &&
+                  route_match(routes[k].pattern, path, &ks, &kl);
         }
         size_t ml = strlen(r->method);
-        if (!dup && allow_len + ml + 3 < sizeof allow)
-            allow_len += (size_t)snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s",
+        if (!dup && allow_len + ml + 3 < sizeof m->allow)
+            allow_len += (size_t)snprintf(m->allow + allow_len, sizeof m->allow - allow_len, "%s%s",
                                           allow_len ? ", " : "", r->method);
     }
-    if (path_known)
-        *ret = queue_error(conn, 405, CAIRN_EHTTP_METHOD, NULL, allow);
-    else
+    return path_known ? CAIRN_EHTTP_METHOD : CAIRN_EHTTP_ROUTE;
+}
+
+/* Routes a new request: sets st->route and st->param, or answers 404 / 405 and returns 0. */
+static int route_request(cairn_http_server *srv, struct MHD_Connection *conn, const char *url,
+                         const char *method, http_req_state *st, enum MHD_Result *ret)
+{
+    cairn_http_route_match m;
+    int err = cairn_http_route_find(srv->routes, srv->n_routes, method, url, &m);
+    if (err == CAIRN_EHTTP_METHOD) {
+        *ret = queue_error(conn, 405, CAIRN_EHTTP_METHOD, NULL, m.allow);
+        return 0;
+    }
+    if (err) {
         *ret = queue_error(conn, 404, CAIRN_EHTTP_ROUTE, NULL, NULL);
-    return 0;
+        return 0;
+    }
+    const cairn_http_route *r = &srv->routes[m.index];
+    st->route = r;
+    if (m.param) {
+        st->param = strndup(m.param, m.param_len);
+        if (!st->param) {
+            *ret = MHD_NO;
+            return 0;
+        }
+        const char *open = strchr(r->pattern, '{');
+        st->param_name = open + 1;
+        st->param_name_len = (size_t)(strchr(open, '}') - open - 1);
+    }
+    return 1;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -455,15 +472,8 @@ static int hexval(char c)
     return -1;
 }
 
-/*
- * Percent-decoding of the path and of query keys and values, in place. Like MHD's default, a
- * malformed escape stays literal; unlike it, "%00" also stays literal, because a decoded NUL would
- * silently cut the C string ("/healthz%00junk" would route as "/healthz").
- */
-static size_t unescape_cb(void *cls, struct MHD_Connection *conn, char *s)
+size_t cairn_http_unescape(char *s)
 {
-    (void)cls;
-    (void)conn;
     char *w = s;
     for (const char *r = s; *r;) {
         int hi, lo;
@@ -476,6 +486,14 @@ static size_t unescape_cb(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+/* MHD's unescaper for the path and query keys and values. */
+static size_t unescape_cb(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return cairn_http_unescape(s);
 }
 
 /* MHD's own diagnostics (malformed requests, resource limits): to the app's sink, if any. */

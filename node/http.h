@@ -115,6 +115,31 @@ uint16_t cairn_http_port(const cairn_http_server *srv);
  * calls finish first. Not callable from a handler. NULL is a no-op. */
 void cairn_http_stop(cairn_http_server *srv);
 
+/* ---- routing and decoding, as the server does them (pure; exposed for tests and fuzzing) ---- */
+
+typedef struct cairn_http_route_match {
+    size_t index;      /* the matched route */
+    const char *param; /* the {param} segment inside path, not NUL-terminated; NULL if none */
+    size_t param_len;
+    char allow[256]; /* on CAIRN_EHTTP_METHOD: the path's methods, e.g. "GET, PUT" */
+} cairn_http_route_match;
+
+/*
+ * Finds the route for method and (decoded) path in a table accepted by cairn_http_start.
+ * Returns 0 and fills m; CAIRN_EHTTP_METHOD when the path matches only with other methods
+ * (m->allow lists them); CAIRN_EHTTP_ROUTE when no pattern matches the path.
+ */
+CAIRN_MUST_CHECK int cairn_http_route_find(const cairn_http_route *routes, size_t n,
+                                           const char *method, const char *path,
+                                           cairn_http_route_match *m);
+
+/*
+ * Percent-decodes s in place and returns the new length. "%XX" with two hex digits becomes that
+ * byte, except "%00", which stays literal (a NUL would cut the string); malformed escapes stay
+ * literal. ('+' in a query is turned into a space by libmicrohttpd before this.)
+ */
+size_t cairn_http_unescape(char *s);
+
 /* ---- request helpers (call only from a handler, on the handler's thread) ---- */
 
 /* Value of query parameter name (percent-decoded; the first one if repeated), or NULL when absent.

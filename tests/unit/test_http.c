@@ -683,6 +683,50 @@ static void test_start_validation(void **state)
     cairn_http_stop(NULL);
 }
 
+static void test_route_find_and_unescape(void **state)
+{
+    (void)state;
+    const size_t n = sizeof routes / sizeof routes[0];
+    cairn_http_route_match m;
+    assert_int_equal(cairn_http_route_find(routes, n, "GET", "/v1/items/77", &m), 0);
+    assert_int_equal(m.index, 1);
+    assert_int_equal(m.param_len, 2);
+    assert_memory_equal(m.param, "77", 2);
+    assert_int_equal(cairn_http_route_find(routes, n, "PUT", "/v1/items/77", &m), 0);
+    assert_int_equal(m.index, 2);
+    assert_int_equal(cairn_http_route_find(routes, n, "GET", "/healthz", &m), 0);
+    assert_int_equal(m.index, 0);
+    assert_null(m.param);
+    assert_int_equal(cairn_http_route_find(routes, n, "POST", "/v1/items/77", &m),
+                     CAIRN_EHTTP_METHOD);
+    assert_string_equal(m.allow, "GET, PUT");
+    assert_int_equal(cairn_http_route_find(routes, n, "get", "/healthz", &m), CAIRN_EHTTP_METHOD);
+    assert_string_equal(m.allow, "GET");
+    assert_int_equal(cairn_http_route_find(routes, n, "GET", "/v1/items/", &m), CAIRN_EHTTP_ROUTE);
+    assert_int_equal(cairn_http_route_find(routes, 0, "GET", "/healthz", &m), CAIRN_EHTTP_ROUTE);
+
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"/a%20b", "/a b"},
+        {"%41%62", "Ab"},
+        {"%00", "%00"},
+        {"a%0", "a%0"},
+        {"%zz%4", "%zz%4"},
+        {"%%41", "%A"},
+        {"%e2%82%ac", "\xe2\x82\xac"},
+        {"%2F%2f", "//"},
+        {"", ""},
+        {"100%", "100%"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        strcpy(buf, cases[i].in);
+        assert_int_equal(cairn_http_unescape(buf), strlen(cases[i].out));
+        assert_string_equal(buf, cases[i].out);
+    }
+}
+
 /* ---- client ---- */
 
 static void test_client_url(void **state)
@@ -883,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_log_sink),
         cmocka_unit_test(test_per_ip_limit),
         cmocka_unit_test_setup_teardown(test_start_validation, setup, teardown),
+        cmocka_unit_test(test_route_find_and_unescape),
         cmocka_unit_test(test_client_url),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test_setup_teardown(test_client_response_cap, setup, teardown),
