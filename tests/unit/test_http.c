@@ -811,6 +811,34 @@ static void test_client_errors(void **state)
                      CAIRN_EINVAL);
 }
 
+static void test_error_body_parse(void **state)
+{
+    fixture *f = *state;
+    char *b;
+    assert_int_equal(get(f, "/v1/sum?a=x&b=1", &b), 400);
+    int code = 0;
+    char msg[16];
+    assert_int_equal(cairn_http_error_body_parse((uint8_t *)b, strlen(b), &code, msg, sizeof msg),
+                     0);
+    assert_int_equal(code, CAIRN_EHTTP_QUERY);
+    assert_string_equal(msg, "query parameter");
+    free(b);
+    static const char *const not_errors[] = {
+        "",
+        "{}",
+        "[]",
+        "<html></html>",
+        "{\"error\": 1}",
+        "{\"error\": {\"code\": 5, \"message\": \"x\"}}",
+        "{\"error\": {\"code\": -1}}",
+        "{\"error\": {\"code\": \"-1\", \"message\": \"x\"}}",
+    };
+    for (size_t i = 0; i < sizeof not_errors / sizeof not_errors[0]; i++)
+        assert_int_equal(cairn_http_error_body_parse((const uint8_t *)not_errors[i],
+                                                     strlen(not_errors[i]), &code, msg, sizeof msg),
+                         CAIRN_EJSON);
+}
+
 static void test_client_response_cap(void **state)
 {
     fixture *f = *state;
@@ -931,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_client_url),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test_setup_teardown(test_client_response_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_body_parse, setup, teardown),
         cmocka_unit_test(test_response_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
