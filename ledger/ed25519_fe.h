@@ -123,22 +123,32 @@ static inline void fe_neg(fe *h, const fe *f)
     fe_sub(h, &z, f);
 }
 
+/*
+ * Carries the five 128-bit column sums into limbs < 2^52. Two carry chains run side by side
+ * (t0 -> t1 -> t2 -> t3 and t3 -> t4 -> t0 -> t1), which shortens the dependency chain of a
+ * squaring by about a fifth compared with one sequential pass. Bounds, for inputs < 2^54:
+ * every t_i < 2^114, so each carry out of t2 and t4 fits in 64 bits (t4 >> 51 < 2^59.4, and
+ * 19 times it plus r0 < 2^64); the final single-step carries leave r1, r4 < 2^51 + 2^13.
+ */
 FE_INLINE void fe_reduce128(fe *h, fe_u128 t0, fe_u128 t1, fe_u128 t2, fe_u128 t3, fe_u128 t4)
 {
     uint64_t r0, r1, r2, r3, r4;
     t1 += (uint64_t)(t0 >> 51);
     r0 = (uint64_t)t0 & FE_MASK51;
-    t2 += (uint64_t)(t1 >> 51);
-    r1 = (uint64_t)t1 & FE_MASK51;
-    t3 += (uint64_t)(t2 >> 51);
-    r2 = (uint64_t)t2 & FE_MASK51;
     t4 += (uint64_t)(t3 >> 51);
     r3 = (uint64_t)t3 & FE_MASK51;
-    /* t4 < 5 * 2^108 + 2^63 for inputs < 2^54, so 19 * (t4 >> 51) + r0 fits in 64 bits. */
-    uint64_t c = (uint64_t)(t4 >> 51) * 19 + r0;
+    t2 += (uint64_t)(t1 >> 51);
+    r1 = (uint64_t)t1 & FE_MASK51;
+    uint64_t c4 = (uint64_t)(t4 >> 51);
     r4 = (uint64_t)t4 & FE_MASK51;
-    r0 = c & FE_MASK51;
-    r1 += c >> 51;
+    r0 += c4 * 19;
+    uint64_t c2 = (uint64_t)(t2 >> 51);
+    r2 = (uint64_t)t2 & FE_MASK51;
+    r3 += c2;
+    r1 += r0 >> 51;
+    r0 &= FE_MASK51;
+    r4 += r3 >> 51;
+    r3 &= FE_MASK51;
     h->v[0] = r0, h->v[1] = r1, h->v[2] = r2, h->v[3] = r3, h->v[4] = r4;
 }
 

@@ -583,8 +583,9 @@ static int decide(const batch_run *br, int *results, prep *const *ps, const size
     return decide(br, results, ps + h, idx + h, m - h);
 }
 
-/* Measured on the reference machine (docs/benchmarks.md): Straus wins up to here. */
-#define STRAUS_MAX_DEFAULT 16
+/* Measured on the reference machine with `cairn-bench sigverify --crossover`
+ * (docs/benchmarks.md): Straus is faster up to 64 signatures, Pippenger from 96. */
+#define STRAUS_MAX_DEFAULT 64
 
 int cairn_ed25519_verify_batch_opts(const cairn_sig_ctx *ctx, int *results,
                                     const cairn_ed25519_item *items, size_t n,

@@ -175,7 +175,11 @@ int cairn_sigpool_submit(cairn_sigpool *p, cairn_sigpool_job *job)
     else
         p->head = job;
     p->tail = job;
-    pthread_cond_broadcast(&p->cv);
+    /* Wake one worker per chunk (a one-chunk job wakes one thread, not the whole pool). */
+    if (atomic_load(&job->priv.chunks_left) == 1)
+        pthread_cond_signal(&p->cv);
+    else
+        pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }

@@ -12,6 +12,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "log") == 0) return bench_log(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "ledger") == 0) return bench_ledger(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "state") == 0) return bench_state(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "sigverify") == 0) return bench_sig(argc - 2, argv + 2);
     fprintf(stderr, "usage: cairn-bench BENCH [options]\n"
                     "  log [--leaves N] [--batch B] [--proofs P] [--dir DIR]\n"
                     "      durable Merkle log appends, inclusion and consistency proofs\n"
@@ -19,6 +20,8 @@ int main(int argc, char **argv)
                     "      block application, provenance bundle generation and verification\n"
                     "  state [--keys N] [--batch B] [--batches K] [--proofs P] [--value-bytes V]\n"
                     "        [--dir DIR]\n"
-                    "      authenticated state tree: durable batch updates, proofs, reads\n");
+                    "      authenticated state tree: durable batch updates, proofs, reads\n"
+                    "  sigverify [--reps R] [--msg-bytes M] [--quick]\n"
+                    "      signature verification: libsodium vs Cairn single, batch, pool\n");
     return 2;
 }
