@@ -22,6 +22,10 @@
  * before they are read when Content-Length announces them; a chunked body that grows past the
  * limit closes the connection. Headers are bounded by MHD's per-connection memory pool
  * (CAIRN_HTTP_CONN_MEMORY); malformed HTTP is answered by MHD itself (400, 414, 431, ...).
+ * Connections are capped in total (max_connections; beyond it new ones wait in the accept
+ * backlog) and optionally per client IP (max_connections_per_ip; beyond it new ones are closed).
+ * The idle timeout is per connection; MHD has no whole-request deadline, so a client trickling
+ * bytes keeps its slot: the caps bound how many slots it can hold.
  */
 #ifndef CAIRN_NODE_HTTP_H
 #define CAIRN_NODE_HTTP_H
