@@ -561,11 +561,10 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
     uv_signal_init(&n->loop, &n->sigterm);
     uv_async_init(&n->loop, &n->wake, on_wake);
     n->timer.data = n->sigint.data = n->sigterm.data = n->wake.data = n;
-    cairn_http_config hc = {.bind_addr = cfg->api_listen.host, .port = cfg->api_listen.port,
-                            .max_body_bytes = cfg->api_max_body_bytes,
-                            .max_connections = cfg->api_max_connections,
-                            .timeout_s = cfg->api_timeout_s, .threads = cfg->api_threads,
-                            .log = http_log, .log_ctx = n};
+    cairn_http_config hc;
+    cairn_config_http(cfg, &hc);
+    hc.log = http_log;
+    hc.log_ctx = n;
     if ((err = cairn_http_start(&n->http, &hc, routes, sizeof routes / sizeof routes[0], n))) {
         char a[80];
         cairn_config_addr_format(&cfg->api_listen, a, sizeof a);
