@@ -130,7 +130,11 @@ for i in $(seq 2 40); do
   D=$(printf 'reading %d' "$i" | sha256sum | cut -d' ' -f1)
   "$CAIRN" anchor --key "$T/dev.key" --device "$DEV" --stream kwh --seq "$i" --digest "$D" >"$T/a$i.out" 2>&1 &
 done
-sleep 1.5
+# Kill as soon as some (not all) anchors are acknowledged, at most 30 s from now.
+for _ in $(seq 300); do
+  [ "$(grep -l 'status: committed' "$T"/a*.out 2>/dev/null | wc -l)" -gt 0 ] && break
+  sleep 0.1
+done
 kill -9 "$NODE_PID"; wait "$NODE_PID" 2>/dev/null; NODE_PID=
 wait
 [ "$(grep -l 'status: committed' "$T"/a*.out | wc -l)" -gt 0 ] && ok || bad "no anchor was acknowledged before the kill"
