@@ -609,6 +609,7 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
     }
     if (b->round < c->round) return CAIRN_ECONS_STALE;
     if (b->round != c->round) return 0;
+    if (c->proposed && b->proposer == c->cfg.self) e->payload_ready = 1; /* our own payload */
     if (e->payload_ready) {
         try_vote(c, &e->b, p->has_tc ? &p->tc : NULL, out);
     } else {
@@ -639,7 +640,8 @@ static int on_payload_ready(cairn_core *c, const uint8_t id[32], cairn_actions *
  * entered by timeout. */
 static int on_payload(cairn_core *c, const cairn_input *in, cairn_actions *out)
 {
-    if (in->u.payload.round != c->round || c->proposed || leader_of(c, c->round) != c->cfg.self)
+    if (in->u.payload.round != c->round || c->proposed || c->timed_out ||
+        leader_of(c, c->round) != c->cfg.self || c->safety.highest_vote_round >= c->round)
         return CAIRN_ECONS_STALE;
     cairn_msg m;
     memset(&m, 0, sizeof m);
@@ -664,9 +666,14 @@ static int on_payload(cairn_core *c, const cairn_input *in, cairn_actions *out)
         p->tc = c->last_tc;
     }
     c->proposed = 1;
-    cairn_action *a = emit(c, out, CAIRN_ACT_BROADCAST);
-    a->u.msg = m;
-    return on_proposal(c, &m, out);
+    /* The leader votes for its own block first; the proposal leaves together with that vote,
+     * after its persist, so a leader that crashes and restarts can never propose a second,
+     * different block for the round (it would be reported as equivocation). */
+    int err = on_proposal(c, &m, out);
+    if (err) return err;
+    if (c->safety.last_vote_round == b->round && memcmp(c->safety.last_vote_block, b->id, 32) == 0)
+        send_after_persist(c, out, c->next_token, UINT32_MAX, &m);
+    return 0;
 }
 
 static int on_vote(cairn_core *c, const cairn_msg *m, cairn_actions *out)

@@ -78,6 +78,8 @@ typedef struct node {
 
 /* Per validator (honest ones), across restarts: what it has said. */
 typedef struct said {
+    uint64_t max_prop_round;
+    uint8_t max_prop_block[32];
     uint64_t max_vote_round;
     uint8_t max_vote_block[32];
     uint64_t max_timeout_round;
@@ -339,6 +341,17 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
                       (unsigned long long)sd->max_timeout_round);
         sd->max_vote_round = v->round;
         memcpy(sd->max_vote_block, v->block_id, 32);
+    } else if (m->type == CAIRN_MSG_PROPOSAL) {
+        const cairn_block *b = &m->u.proposal.block;
+        if (!nd->has_durable || nd->durable.highest_vote_round < b->round)
+            violation(s, "node %u sent a proposal for round %llu before persisting its vote", i,
+                      (unsigned long long)b->round);
+        if (b->round < sd->max_prop_round ||
+            (b->round == sd->max_prop_round && memcmp(b->id, sd->max_prop_block, 32)))
+            violation(s, "validator %u proposed twice in round %llu", nd->validator,
+                      (unsigned long long)b->round);
+        sd->max_prop_round = b->round;
+        memcpy(sd->max_prop_block, b->id, 32);
     } else if (m->type == CAIRN_MSG_TIMEOUT) {
         const cairn_timeout *t = &m->u.timeout;
         if (!nd->has_durable || nd->durable.highest_vote_round < t->round)
