@@ -167,6 +167,17 @@ static int tree_insert(cairn_core *c, const cairn_block *b, cairn_tree_entry **o
     return 0;
 }
 
+/* Inserts a block received from the network and hands it to the node for durable storage. */
+static int tree_accept(cairn_core *c, const cairn_block *b, cairn_tree_entry **e,
+                       cairn_actions *out)
+{
+    int err = tree_insert(c, b, e);
+    if (err) return err;
+    cairn_action *a = emit(c, out, CAIRN_ACT_STORE_BLOCK);
+    a->u.commit.block = *b;
+    return 0;
+}
+
 /* A block whose uncommitted ancestry contains a RECONFIG block belongs to the epoch's suffix:
  * it must carry no payload. */
 static int in_reconfig_suffix(const cairn_core *c, const cairn_block *parent)
@@ -496,7 +507,10 @@ static void commit_chain(cairn_core *c, const cairn_block *b, const cairn_qc *to
 
 static void process_qc(cairn_core *c, const cairn_qc *qc, uint32_t from, cairn_actions *out)
 {
-    if (qc->round > c->safety.high_qc.round) c->safety.high_qc = *qc;
+    if (qc->round > c->safety.high_qc.round) {
+        c->safety.high_qc = *qc;
+        c->high_qc_from = from;
+    }
     cairn_tree_entry *e = tree_find(c, qc->block_id);
     if (e) {
         const cairn_block *parent = cairn_core_find_block(c, e->b.parent_id);
@@ -524,6 +538,10 @@ static void process_qc(cairn_core *c, const cairn_qc *qc, uint32_t from, cairn_a
 static void process_tc(cairn_core *c, const cairn_tc *tc, cairn_actions *out)
 {
     /* advance_round_tc */
+    if (!c->safety.has_high_tc || tc->round > c->safety.high_tc.round) {
+        c->safety.high_tc = *tc;
+        c->safety.has_high_tc = 1;
+    }
     if (tc->round + 1 > c->round) {
         c->last_tc = *tc;
         c->has_last_tc = 1;
@@ -598,14 +616,14 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
     if (!e) {
         const cairn_block *parent = cairn_core_find_block(c, b->parent_id);
         if (!parent) {
-            request_sync(c, m->sender, out);
+            request_sync(c, m->sender == c->cfg.self ? c->high_qc_from : m->sender, out);
             return CAIRN_ECONS_UNKNOWN_PARENT;
         }
         if (parent->height + 1 != b->height || parent->round >= b->round)
             return CAIRN_ECONS_MALFORMED;
         if (in_reconfig_suffix(c, parent) && (!is_zero32(b->payload) || b->flags))
             return CAIRN_ECONS_MALFORMED;
-        if ((err = tree_insert(c, b, &e))) return err;
+        if ((err = tree_accept(c, b, &e, out))) return err;
     }
     if (b->round < c->round) return CAIRN_ECONS_STALE;
     if (b->round != c->round) return 0;
@@ -877,7 +895,7 @@ static int on_sync_response(cairn_core *c, const cairn_sync_response *r, uint32_
             if (parent->height + 1 != b->height || parent->round >= b->round)
                 return CAIRN_ECONS_MALFORMED;
             cairn_tree_entry *e;
-            if ((err = tree_insert(c, b, &e))) return err;
+            if ((err = tree_accept(c, b, &e, out))) return err;
         }
         process_qc(c, &b->qc, from, out);
     }
@@ -932,7 +950,27 @@ int cairn_core_init(cairn_core *core, const cairn_core_config *cfg,
             core->safety.high_qc = restore->root_qc;
     }
     core->round = core->safety.high_qc.round + 1;
-    core->hist_len = 0;
+    if (core->safety.has_high_tc && core->safety.high_tc.round + 1 > core->round) {
+        core->round = core->safety.high_tc.round + 1;
+        core->last_tc = core->safety.high_tc;
+        core->has_last_tc = 1;
+    }
+    core->high_qc_from = cfg->self;
+    /* Re-insert the stored blocks that chain to the root, lowest first (n passes at most). */
+    int progress = 1;
+    while (progress) {
+        progress = 0;
+        for (size_t i = 0; i < restore->n_blocks; i++) {
+            const cairn_block *b = &restore->blocks[i];
+            cairn_tree_entry *e;
+            if (b->epoch != cfg->epoch || b->height <= core->root.height) continue;
+            if (tree_find(core, b->id) || !cairn_core_find_block(core, b->parent_id)) continue;
+            if (check_block(core, b) != 0) continue;
+            if (tree_insert(core, b, &e) != 0) return CAIRN_ECONS_FULL;
+            e->payload_ready = 1;
+            progress = 1;
+        }
+    }
     return 0;
 }
 

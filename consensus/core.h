@@ -17,6 +17,11 @@
  * emitted only in the step that receives CAIRN_IN_PERSIST_DONE with that token (or a later one:
  * persists complete in token order). The caller must write the safety data durably before
  * reporting it done, and pass the last durable copy to cairn_core_init after a restart.
+ * Likewise every block the core accepts into its tree is handed out once as
+ * CAIRN_ACT_STORE_BLOCK; the caller writes it in order with the persists (so a block is durable
+ * before any vote for it is reported persisted) and passes the stored blocks above the committed
+ * root back at restart: without them a certified block known only to restarted nodes could not
+ * be extended, and the cluster would stall.
  *
  * Errors: cairn_core_step returns 0 or a negative CAIRN_E* code (ledger/error.h). A rejected
  * input changes no state, except that equivocation evidence and sync requests it triggered are
@@ -157,6 +162,7 @@ enum cairn_action_type {
     CAIRN_ACT_SYNC_REQUEST, /* to, msg (a SYNC_REQUEST); the node serves it, see core docs */
     CAIRN_ACT_EVIDENCE,     /* evidence */
     CAIRN_ACT_EPOCH_END,    /* commit.block: the committed RECONFIG block; the core stops */
+    CAIRN_ACT_STORE_BLOCK,  /* commit.block: store durably, in order with PERSIST actions */
 };
 
 typedef struct cairn_action {
@@ -200,6 +206,8 @@ typedef struct cairn_core_restore {
     const cairn_safety_data *safety; /* NULL: fresh validator */
     cairn_block root;
     cairn_qc root_qc;
+    const cairn_block *blocks; /* blocks stored by CAIRN_ACT_STORE_BLOCK above root, any order */
+    size_t n_blocks;
 } cairn_core_restore;
 
 typedef struct cairn_vote_slot {
@@ -302,6 +310,7 @@ typedef struct cairn_core {
         int valid;
     } rep[CAIRN_CONS_REPUTATION_SLOTS];
 
+    uint32_t high_qc_from; /* who gave us the highest QC: asked for its block when missing */
     uint64_t sync_requested_height; /* highest from_height asked, to avoid request storms */
     uint64_t sync_requested_at_ms;
 

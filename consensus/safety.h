@@ -42,6 +42,8 @@ typedef struct cairn_safety_data {
     uint8_t last_vote_block[32];
     uint64_t last_vote_height;
     cairn_qc high_qc; /* highest QC known when persisted: a restarted node resumes from it */
+    int has_high_tc;  /* and the highest TC, so it can still time out in the round it was in */
+    cairn_tc high_tc;
 } cairn_safety_data;
 
 /* Maximum reported high-QC round in a TC (0 for an empty signer set). */

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
 {
     int scenario = -1; /* all */
     uint64_t seeds = 100, first = 1;
-    int single = 0, trace = 0, expect = 0;
+    int single = 0, trace = 0, expect = 0, flags = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -47,9 +47,11 @@ int main(int argc, char **argv)
             trace = 1;
         } else if (strcmp(a, "--expect-violation") == 0) {
             expect = 1;
+        } else if (strcmp(a, "--no-persist-check") == 0) {
+            flags |= SIM_NO_PERSIST_CHECK;
         } else {
             fprintf(stderr, "usage: sim [--scenario NAME|all] [--seeds N] [--first S] [--seed S] "
-                            "[--trace] [--expect-violation]\n"
+                            "[--trace] [--expect-violation] [--no-persist-check]\n"
                             "scenarios: happy lossy crash byzantine twins dead all\n");
             return 2;
         }
@@ -61,7 +63,7 @@ int main(int argc, char **argv)
         uint64_t seed = first + k;
         int sc = scenario >= 0 ? scenario : (int)(seed % SIM_N_SCENARIOS);
         sim_result r;
-        sim_run(seed, sc, trace && single ? stdout : NULL, &r);
+        sim_run(seed, sc, flags, trace && single ? stdout : NULL, &r);
         events += r.events;
         commits += r.commits;
         evidence += r.evidence;

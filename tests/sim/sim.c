@@ -27,6 +27,7 @@ enum ev_kind {
     EV_PAYLOAD_READY,
     EV_CRASH,
     EV_RESTART,
+    EV_STORE,
 };
 
 typedef struct ev {
@@ -72,6 +73,8 @@ typedef struct node {
     uint64_t commits_after_gst;
     uint64_t tc_at_gst, qc_at_gst;
     int have_round_stats;
+    cairn_block *stored; /* durable blocks from STORE_BLOCK */
+    size_t n_stored, cap_stored;
     cairn_proposal old_proposal; /* for stale replays */
     int has_old_proposal;
 } node;
@@ -87,6 +90,7 @@ typedef struct said {
 
 typedef struct sim {
     uint64_t rng;
+    int check_persist; /* persist-before-speak checked directly (off: only its consequences) */
     int scenario;
     uint32_t n;      /* validators */
     uint32_t n_inst; /* instances (n + twins) */
@@ -100,6 +104,8 @@ typedef struct sim {
     uint32_t dmin, dmax;  /* ms, before GST */
     uint32_t loss_pct, dup_pct;
     uint32_t disk_max_ms;
+    uint32_t crash_after_speak_pct; /* crash right after a vote leaves, before its persist */
+    uint32_t crashes_left;
     uint8_t part_group[MAX_INST]; /* current random partition before GST */
     uint64_t part_until;
     uint8_t twins_group[TWINS_MAX_RND][MAX_INST];
@@ -327,7 +333,8 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
     said *sd = &s->said_by[nd->validator];
     if (m->type == CAIRN_MSG_VOTE) {
         const cairn_vote *v = &m->u.vote;
-        if (!nd->has_durable || nd->durable.highest_vote_round < v->round)
+        if (s->check_persist &&
+            (!nd->has_durable || nd->durable.highest_vote_round < v->round))
             violation(s, "node %u sent a vote for round %llu before persisting it", i,
                       (unsigned long long)v->round);
         if (v->round < sd->max_vote_round ||
@@ -341,9 +348,16 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
                       (unsigned long long)sd->max_timeout_round);
         sd->max_vote_round = v->round;
         memcpy(sd->max_vote_block, v->block_id, 32);
+        if (s->crashes_left && s->now < s->gst && chance(s, s->crash_after_speak_pct)) {
+            /* The most dangerous instant: the vote is out, its persist may not be done. */
+            s->crashes_left--;
+            ev_push(s, ev_new(s, s->now, EV_CRASH, i));
+            ev_push(s, ev_new(s, s->now + 1 + rnd_below(s, 30), EV_RESTART, i));
+        }
     } else if (m->type == CAIRN_MSG_PROPOSAL) {
         const cairn_block *b = &m->u.proposal.block;
-        if (!nd->has_durable || nd->durable.highest_vote_round < b->round)
+        if (s->check_persist &&
+            (!nd->has_durable || nd->durable.highest_vote_round < b->round))
             violation(s, "node %u sent a proposal for round %llu before persisting its vote", i,
                       (unsigned long long)b->round);
         if (b->round < sd->max_prop_round ||
@@ -354,7 +368,8 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
         memcpy(sd->max_prop_block, b->id, 32);
     } else if (m->type == CAIRN_MSG_TIMEOUT) {
         const cairn_timeout *t = &m->u.timeout;
-        if (!nd->has_durable || nd->durable.highest_vote_round < t->round)
+        if (s->check_persist &&
+            (!nd->has_durable || nd->durable.highest_vote_round < t->round))
             violation(s, "node %u sent a timeout for round %llu before persisting it", i,
                       (unsigned long long)t->round);
         if (t->round < sd->max_vote_round)
@@ -474,6 +489,10 @@ static void apply_actions(sim *s, uint32_t i)
         case CAIRN_ACT_SEND:
         case CAIRN_ACT_BROADCAST: {
             uint32_t to = a->type == CAIRN_ACT_SEND ? a->to : UINT32_MAX;
+            if (s->trace)
+                fprintf(s->trace, "  send inst=%u to=%d type=%d round=%llu id=%02x%02x\n", i,
+                        (int)to, a->u.msg.type, (unsigned long long)msg_round(&a->u.msg),
+                        a->u.msg.u.proposal.block.id[0], a->u.msg.u.proposal.block.id[1]);
             check_speech(s, i, &a->u.msg);
             if (nd->byz)
                 byz_send(s, i, to, &a->u.msg);
@@ -523,15 +542,34 @@ static void apply_actions(sim *s, uint32_t i)
             break;
         }
         case CAIRN_ACT_EVIDENCE:
+            if (s->trace)
+                fprintf(s->trace, "  evidence inst=%u kind=%d offender=%u round=%llu a=%02x/%llu "
+                                  "b=%02x/%llu\n",
+                        i, a->u.evidence.kind, a->u.evidence.offender,
+                        (unsigned long long)a->u.evidence.round, a->u.evidence.blocks[0].id[0],
+                        (unsigned long long)a->u.evidence.blocks[0].round,
+                        a->u.evidence.blocks[1].id[0],
+                        (unsigned long long)a->u.evidence.blocks[1].round);
             if (nd->honest) {
                 s->res->evidence++;
                 if (node_is_honest_validator(s, a->u.evidence.offender))
-                    violation(s, "node %u accused honest validator %u of equivocation", i,
-                              a->u.evidence.offender);
+                    violation(s, "node %u accused honest validator %u of equivocation "
+                                 "(kind %d, round %llu)",
+                              i, a->u.evidence.offender, a->u.evidence.kind,
+                              (unsigned long long)a->u.evidence.round);
             }
             break;
         case CAIRN_ACT_EPOCH_END:
             break;
+        case CAIRN_ACT_STORE_BLOCK: {
+            uint64_t start = s->now > nd->disk_busy_until ? s->now : nd->disk_busy_until;
+            uint64_t done = start + rnd_below(s, s->disk_max_ms + 1);
+            nd->disk_busy_until = done;
+            ev *e = ev_new(s, done, EV_STORE, i);
+            e->msg.u.proposal.block = a->u.commit.block;
+            ev_push(s, e);
+            break;
+        }
         default:
             violation(s, "node %u emitted unknown action %d", i, a->type);
         }
@@ -564,6 +602,8 @@ static void node_start(sim *s, uint32_t i)
     cairn_core_restore rs;
     memset(&rs, 0, sizeof rs);
     rs.safety = nd->has_durable ? &nd->durable : NULL;
+    rs.blocks = nd->stored;
+    rs.n_blocks = nd->n_stored;
     if (nd->n_ledger) {
         rs.root = nd->ledger[nd->n_ledger - 1].block;
         rs.root_qc = nd->ledger[nd->n_ledger - 1].qc;
@@ -634,6 +674,19 @@ static void handle_event(sim *s, ev *e)
         memcpy(in.u.block_id, e->id, 32);
         node_step(s, e->inst, &in, e->inst);
         break;
+    case EV_STORE: {
+        /* Durable now; blocks at or below the committed height are dropped on the way. */
+        size_t keep = 0;
+        for (size_t k = 0; k < nd->n_stored; k++)
+            if (nd->stored[k].height > nd->n_ledger) nd->stored[keep++] = nd->stored[k];
+        nd->n_stored = keep;
+        if (nd->n_stored == nd->cap_stored) {
+            nd->cap_stored = nd->cap_stored ? nd->cap_stored * 2 : 32;
+            nd->stored = xrealloc(nd->stored, nd->cap_stored * sizeof *nd->stored);
+        }
+        nd->stored[nd->n_stored++] = e->msg.u.proposal.block;
+        break;
+    }
     case EV_CRASH:
         if (nd->up) {
             nd->up = 0;
@@ -694,12 +747,25 @@ static void setup(sim *s, uint64_t seed, int scenario)
         s->dup_pct = (uint32_t)rnd_below(s, 10);
         s->gst = 2000 + rnd_below(s, 8000);
     }
-    if (scenario == SIM_CRASH) s->disk_max_ms = 10 + (uint32_t)rnd_below(s, 300);
+    if (scenario == SIM_CRASH) {
+        s->disk_max_ms = 10 + (uint32_t)rnd_below(s, 300);
+    }
 
     s->n_inst = s->n;
     for (uint32_t v = 0; v < s->n; v++) {
         s->nodes[v].validator = v;
         s->nodes[v].honest = 1;
+    }
+    if (scenario == SIM_CRASH) {
+        s->crash_after_speak_pct = (uint32_t)rnd_below(s, 10);
+        s->crashes_left = 6;
+    }
+    if (scenario == SIM_CRASH && f > 0 && chance(s, 50)) {
+        /* Half the crash runs add one equivocating leader, so a node that lost its safety data
+         * in a crash would meet a second block for a round it already voted in. */
+        uint32_t v = (uint32_t)rnd_below(s, s->n);
+        s->nodes[v].honest = 0;
+        s->nodes[v].byz = BYZ_EQUIVOCATE;
     }
     if (scenario == SIM_BYZANTINE) {
         for (uint32_t k = 0; k < f; k++) {
@@ -771,11 +837,12 @@ static int live_done(sim *s)
     return 1;
 }
 
-void sim_run(uint64_t seed, int scenario, FILE *trace, sim_result *res)
+void sim_run(uint64_t seed, int scenario, int flags, FILE *trace, sim_result *res)
 {
     memset(res, 0, sizeof *res);
     sim *s = calloc(1, sizeof *s);
     if (!s) abort();
+    s->check_persist = !(flags & SIM_NO_PERSIST_CHECK);
     s->res = res;
     s->trace = trace;
     setup(s, seed, scenario);
@@ -799,8 +866,8 @@ void sim_run(uint64_t seed, int scenario, FILE *trace, sim_result *res)
         }
         reshuffle_partition(s);
         if (trace)
-            fprintf(trace, "%llu ev=%d inst=%u msg=%d round=%llu\n", (unsigned long long)s->now,
-                    e->kind, e->inst, e->kind == EV_MSG ? e->msg.type : 0,
+            fprintf(trace, "%llu ev=%d inst=%u from=%u msg=%d round=%llu\n", (unsigned long long)s->now,
+                    e->kind, e->inst, e->from_inst, e->kind == EV_MSG ? e->msg.type : 0,
                     (unsigned long long)(e->kind == EV_MSG ? msg_round(&e->msg) : e->arg));
         handle_event(s, e);
         ev_free(e);
@@ -825,6 +892,7 @@ void sim_run(uint64_t seed, int scenario, FILE *trace, sim_result *res)
     for (uint32_t i = 0; i < s->n_inst; i++) {
         free(s->nodes[i].core);
         free(s->nodes[i].ledger);
+        free(s->nodes[i].stored);
     }
     free(s->heap);
     free(s->committed);

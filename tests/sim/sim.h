@@ -45,7 +45,11 @@ typedef struct sim_result {
 const char *sim_scenario_name(int scenario);
 int sim_scenario_parse(const char *name); /* -1 if unknown */
 
+/* Run flags. SIM_NO_PERSIST_CHECK turns off the direct persist-before-speak check, so only its
+ * consequences (double votes after a crash) can reveal a core that speaks too early. */
+#define SIM_NO_PERSIST_CHECK 1
+
 /* Runs one seed. trace: if non-NULL, one line per delivered event. */
-void sim_run(uint64_t seed, int scenario, FILE *trace, sim_result *res);
+void sim_run(uint64_t seed, int scenario, int flags, FILE *trace, sim_result *res);
 
 #endif
