@@ -29,8 +29,9 @@
 #define CAIRN_CONS_MAX_TIMEOUT_SLOTS 4
 /* Outgoing messages held back until their persist completes. */
 #define CAIRN_CONS_MAX_PENDING_SENDS 8
-/* Actions one step may emit; cairn_core_step never emits more. */
-#define CAIRN_CONS_MAX_ACTIONS 32
+/* Actions one step may emit; cairn_core_step never emits more. The worst step is a sync
+ * response: a STORE_BLOCK per block plus the commits it unlocks (at most a tree's worth). */
+#define CAIRN_CONS_MAX_ACTIONS (CAIRN_CONS_MAX_TREE_BLOCKS + 2 * CAIRN_CONS_SYNC_MAX_BLOCKS + 32)
 /* Blocks carried by one sync response. */
 #define CAIRN_CONS_SYNC_MAX_BLOCKS 32
 

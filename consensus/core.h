@@ -161,7 +161,11 @@ enum cairn_action_type {
     CAIRN_ACT_FETCH_PAYLOAD, /* commit.block: make its batches available, answer PAYLOAD_READY */
     CAIRN_ACT_SYNC_REQUEST, /* to, msg (a SYNC_REQUEST); the node serves it, see core docs */
     CAIRN_ACT_EVIDENCE,     /* evidence */
-    CAIRN_ACT_EPOCH_END,    /* commit.block: the committed RECONFIG block; the core stops */
+    CAIRN_ACT_EPOCH_END,    /* commit.block: the committed RECONFIG block; the core stops.
+                               The node then sends every peer the proof of the epoch's end as
+                               a sync response from commit.block's height (the block, its
+                               certified descendants and their QC, see core docs), since peers
+                               that missed the last QC would otherwise wait forever. */
     CAIRN_ACT_STORE_BLOCK,  /* commit.block: store durably, in order with PERSIST actions */
 };
 
