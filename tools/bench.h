@@ -16,5 +16,6 @@ static inline double bench_now(void)
 }
 
 int bench_log(int argc, char **argv);
+int bench_consensus(int argc, char **argv);
 
 #endif
