@@ -32,6 +32,8 @@
 /* Actions one step may emit; cairn_core_step never emits more. The worst step is a sync
  * response: a STORE_BLOCK per block plus the commits it unlocks (at most a tree's worth). */
 #define CAIRN_CONS_MAX_ACTIONS (CAIRN_CONS_MAX_TREE_BLOCKS + 2 * CAIRN_CONS_SYNC_MAX_BLOCKS + 32)
+/* A sync request for the same height is not repeated sooner than this. */
+#define CAIRN_CONS_SYNC_RETRY_MS 200u
 /* Blocks carried by one sync response. */
 #define CAIRN_CONS_SYNC_MAX_BLOCKS 32
 

@@ -91,8 +91,7 @@ void cairn_block_compute_id(const cairn_block *b, uint8_t out[32])
     cairn_sha256_tagged(out, "cairn.block.v1", buf, (size_t)(p - buf));
 }
 
-void cairn_genesis(uint64_t epoch, const uint8_t genesis_seed[32], cairn_block *block,
-                   cairn_qc *qc)
+void cairn_genesis(uint64_t epoch, const uint8_t genesis_seed[32], cairn_block *block, cairn_qc *qc)
 {
     memset(block, 0, sizeof *block);
     memset(qc, 0, sizeof *qc);
@@ -455,7 +454,9 @@ static void request_sync(cairn_core *c, uint32_t from, cairn_actions *out)
 {
     if (from == c->cfg.self || from >= c->cfg.n_validators) return;
     uint64_t h = c->root.height + 1;
-    if (h <= c->sync_requested_height && c->now_ms < c->sync_requested_at_ms + 200) return;
+    if (h <= c->sync_requested_height &&
+        c->now_ms < c->sync_requested_at_ms + CAIRN_CONS_SYNC_RETRY_MS)
+        return;
     c->sync_requested_height = h;
     c->sync_requested_at_ms = c->now_ms;
     cairn_action *a = emit(c, out, CAIRN_ACT_SYNC_REQUEST);

@@ -152,21 +152,21 @@ typedef struct cairn_evidence {
 } cairn_evidence;
 
 enum cairn_action_type {
-    CAIRN_ACT_SEND = 1,     /* to, msg */
-    CAIRN_ACT_BROADCAST,    /* msg, to every validator except self */
-    CAIRN_ACT_PERSIST,      /* persist.token, persist.data: write durably, then PERSIST_DONE */
-    CAIRN_ACT_SET_TIMER,    /* deadline_ms: deliver a TICK at or after it (replaces earlier) */
-    CAIRN_ACT_COMMIT,       /* commit.block with commit.qc certifying it, in height order */
-    CAIRN_ACT_NEED_PAYLOAD, /* round: answer with CAIRN_IN_PAYLOAD */
+    CAIRN_ACT_SEND = 1,      /* to, msg */
+    CAIRN_ACT_BROADCAST,     /* msg, to every validator except self */
+    CAIRN_ACT_PERSIST,       /* persist.token, persist.data: write durably, then PERSIST_DONE */
+    CAIRN_ACT_SET_TIMER,     /* deadline_ms: deliver a TICK at or after it (replaces earlier) */
+    CAIRN_ACT_COMMIT,        /* commit.block with commit.qc certifying it, in height order */
+    CAIRN_ACT_NEED_PAYLOAD,  /* round: answer with CAIRN_IN_PAYLOAD */
     CAIRN_ACT_FETCH_PAYLOAD, /* commit.block: make its batches available, answer PAYLOAD_READY */
-    CAIRN_ACT_SYNC_REQUEST, /* to, msg (a SYNC_REQUEST); the node serves it, see core docs */
-    CAIRN_ACT_EVIDENCE,     /* evidence */
-    CAIRN_ACT_EPOCH_END,    /* commit.block: the committed RECONFIG block; the core stops.
-                               The node then sends every peer the proof of the epoch's end as
-                               a sync response from commit.block's height (the block, its
-                               certified descendants and their QC, see core docs), since peers
-                               that missed the last QC would otherwise wait forever. */
-    CAIRN_ACT_STORE_BLOCK,  /* commit.block: store durably, in order with PERSIST actions */
+    CAIRN_ACT_SYNC_REQUEST,  /* to, msg (a SYNC_REQUEST); the node serves it, see core docs */
+    CAIRN_ACT_EVIDENCE,      /* evidence */
+    CAIRN_ACT_EPOCH_END,     /* commit.block: the committed RECONFIG block; the core stops.
+                                The node then sends every peer the proof of the epoch's end as
+                                a sync response from commit.block's height (the block, its
+                                certified descendants and their QC, see core docs), since peers
+                                that missed the last QC would otherwise wait forever. */
+    CAIRN_ACT_STORE_BLOCK,   /* commit.block: store durably, in order with PERSIST actions */
 };
 
 typedef struct cairn_action {
@@ -200,7 +200,7 @@ typedef struct cairn_core_config {
     uint32_t self;         /* this node's index */
     uint64_t power[CAIRN_CONS_MAX_VALIDATORS];
     uint8_t genesis_id[32]; /* the epoch's genesis block: its QC (round 0, no signers) is valid */
-    int leader_reputation; /* 1: exclude validators that stopped signing (DiemBFT v4 4.6) */
+    int leader_reputation;  /* 1: exclude validators that stopped signing (DiemBFT v4 4.6) */
     int payload_ready_by_default; /* 1: vote without waiting for CAIRN_IN_PAYLOAD_READY */
 } cairn_core_config;
 

@@ -37,7 +37,7 @@ typedef struct cl_node {
     cairn_core core;
     uint64_t timer;
     int has_timer;
-    uint64_t depth; /* depth of the input being processed */
+    uint64_t depth;      /* depth of the input being processed */
     cairn_block *ledger; /* ledger[h - 1] */
     cairn_qc *ledger_qc;
     uint64_t n_ledger;

@@ -84,8 +84,8 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    printf("sim: scenario=%s seeds=%" PRIu64 "..%" PRIu64 " violations=%" PRIu64
-           " events=%" PRIu64 " commits=%" PRIu64 " evidence=%" PRIu64 " wall=%.1fs\n",
+    printf("sim: scenario=%s seeds=%" PRIu64 "..%" PRIu64 " violations=%" PRIu64 " events=%" PRIu64
+           " commits=%" PRIu64 " evidence=%" PRIu64 " wall=%.1fs\n",
            scenario >= 0 ? sim_scenario_name(scenario) : "all", first, first + seeds - 1,
            violations, events, commits, evidence, secs);
     if (expect) {

@@ -14,9 +14,9 @@
 #define GROUP_NONE 0xff
 
 /* Liveness: after GST every honest node must commit this many new blocks within the bound. */
-#define LIVE_COMMITS   3
-#define LIVE_BOUND_MS  120000u
-#define TWINS_MAX_RND  64
+#define LIVE_COMMITS  3
+#define LIVE_BOUND_MS 120000u
+#define TWINS_MAX_RND 64
 
 enum ev_kind {
     EV_MSG = 1,
@@ -101,7 +101,7 @@ typedef struct sim {
     cairn_qc genesis_qc;
     /* Network. */
     uint64_t now, seq, gst;
-    uint32_t dmin, dmax;  /* ms, before GST */
+    uint32_t dmin, dmax; /* ms, before GST */
     uint32_t loss_pct, dup_pct;
     uint32_t disk_max_ms;
     uint32_t crash_after_speak_pct; /* crash right after a vote leaves, before its persist */
@@ -141,6 +141,8 @@ static int chance(sim *s, uint32_t pct)
     return rnd_below(s, 100) < pct;
 }
 
+static void violation(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void violation(sim *s, const char *fmt, ...)
 {
     if (s->res->violation) return;
@@ -150,8 +152,7 @@ static void violation(sim *s, const char *fmt, ...)
     char buf[200];
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    snprintf(s->res->what, sizeof s->res->what, "t=%llu ms: %s", (unsigned long long)s->now,
-             buf);
+    snprintf(s->res->what, sizeof s->res->what, "t=%llu ms: %s", (unsigned long long)s->now, buf);
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -333,8 +334,7 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
     said *sd = &s->said_by[nd->validator];
     if (m->type == CAIRN_MSG_VOTE) {
         const cairn_vote *v = &m->u.vote;
-        if (s->check_persist &&
-            (!nd->has_durable || nd->durable.highest_vote_round < v->round))
+        if (s->check_persist && (!nd->has_durable || nd->durable.highest_vote_round < v->round))
             violation(s, "node %u sent a vote for round %llu before persisting it", i,
                       (unsigned long long)v->round);
         if (v->round < sd->max_vote_round ||
@@ -356,8 +356,7 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
         }
     } else if (m->type == CAIRN_MSG_PROPOSAL) {
         const cairn_block *b = &m->u.proposal.block;
-        if (s->check_persist &&
-            (!nd->has_durable || nd->durable.highest_vote_round < b->round))
+        if (s->check_persist && (!nd->has_durable || nd->durable.highest_vote_round < b->round))
             violation(s, "node %u sent a proposal for round %llu before persisting its vote", i,
                       (unsigned long long)b->round);
         if (b->round < sd->max_prop_round ||
@@ -368,14 +367,12 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
         memcpy(sd->max_prop_block, b->id, 32);
     } else if (m->type == CAIRN_MSG_TIMEOUT) {
         const cairn_timeout *t = &m->u.timeout;
-        if (s->check_persist &&
-            (!nd->has_durable || nd->durable.highest_vote_round < t->round))
+        if (s->check_persist && (!nd->has_durable || nd->durable.highest_vote_round < t->round))
             violation(s, "node %u sent a timeout for round %llu before persisting it", i,
                       (unsigned long long)t->round);
         if (t->round < sd->max_vote_round)
-            violation(s, "validator %u timed out in round %llu after voting in %llu",
-                      nd->validator, (unsigned long long)t->round,
-                      (unsigned long long)sd->max_vote_round);
+            violation(s, "validator %u timed out in round %llu after voting in %llu", nd->validator,
+                      (unsigned long long)t->round, (unsigned long long)sd->max_vote_round);
         if (t->round > sd->max_timeout_round) sd->max_timeout_round = t->round;
     }
 }
@@ -415,10 +412,10 @@ static void byz_send(sim *s, uint32_t i, uint32_t to, const cairn_msg *m)
         int kind = (int)rnd_below(s, 4);
         if (m->type == CAIRN_MSG_PROPOSAL) {
             cairn_block *b = &m3.u.proposal.block;
-            if (kind == 0) b->qc.signers = 1; /* no quorum */
+            if (kind == 0) b->qc.signers = 1;           /* no quorum */
             if (kind == 1) b->qc.signers |= 1ULL << 63; /* signer beyond n */
-            if (kind == 2) b->qc.height += 1;            /* inconsistent height */
-            if (kind == 3) b->epoch += 1;                /* other epoch */
+            if (kind == 2) b->qc.height += 1;           /* inconsistent height */
+            if (kind == 3) b->epoch += 1;               /* other epoch */
             cairn_block_compute_id(b, b->id);
             broadcast(s, i, &m3);
             nd->old_proposal = m->u.proposal;
@@ -459,8 +456,8 @@ static void serve_sync(sim *s, uint32_t server, uint32_t to_inst, uint64_t from_
                                               CAIRN_CONS_SYNC_MAX_BLOCKS - r->n_blocks, &tail);
         size_t first = 0;
         while (first < k && chain[first].height < from_height) first++;
-        if (first < k && (r->n_blocks > 0 || chain[first].height == from_height ||
-                          r->n_blocks == 0)) {
+        if (first < k &&
+            (r->n_blocks > 0 || chain[first].height == from_height || r->n_blocks == 0)) {
             for (size_t j = first; j < k; j++) r->blocks[r->n_blocks++] = chain[j];
             r->tail_qc = tail;
         }
@@ -536,15 +533,15 @@ static void apply_actions(sim *s, uint32_t i)
         case CAIRN_ACT_SYNC_REQUEST: {
             /* The request travels to the server, which answers from its ledger and tree. */
             for (uint32_t j = 0; j < s->n_inst; j++)
-                if (s->nodes[j].validator == a->to && s->nodes[j].up &&
-                    link_up(s, i, j, 0))
+                if (s->nodes[j].validator == a->to && s->nodes[j].up && link_up(s, i, j, 0))
                     serve_sync(s, j, i, a->u.msg.u.sync_request.from_height);
             break;
         }
         case CAIRN_ACT_EVIDENCE:
             if (s->trace)
-                fprintf(s->trace, "  evidence inst=%u kind=%d offender=%u round=%llu a=%02x/%llu "
-                                  "b=%02x/%llu\n",
+                fprintf(s->trace,
+                        "  evidence inst=%u kind=%d offender=%u round=%llu a=%02x/%llu "
+                        "b=%02x/%llu\n",
                         i, a->u.evidence.kind, a->u.evidence.offender,
                         (unsigned long long)a->u.evidence.round, a->u.evidence.blocks[0].id[0],
                         (unsigned long long)a->u.evidence.blocks[0].round,
@@ -553,8 +550,9 @@ static void apply_actions(sim *s, uint32_t i)
             if (nd->honest) {
                 s->res->evidence++;
                 if (node_is_honest_validator(s, a->u.evidence.offender))
-                    violation(s, "node %u accused honest validator %u of equivocation "
-                                 "(kind %d, round %llu)",
+                    violation(s,
+                              "node %u accused honest validator %u of equivocation "
+                              "(kind %d, round %llu)",
                               i, a->u.evidence.offender, a->u.evidence.kind,
                               (unsigned long long)a->u.evidence.round);
             }
@@ -584,8 +582,8 @@ static void node_step(sim *s, uint32_t i, const cairn_input *in, uint32_t from_i
         violation(s, "node %u: core returned %s", i, cairn_err_name(err));
     /* An honest sender's message is never malformed. */
     if (in->type == CAIRN_IN_MESSAGE && s->nodes[from_inst].honest && nd->honest &&
-        (err == CAIRN_ECONS_MALFORMED || err == CAIRN_ECONS_CERT ||
-         err == CAIRN_ECONS_BLOCK_ID || err == CAIRN_ECONS_EPOCH))
+        (err == CAIRN_ECONS_MALFORMED || err == CAIRN_ECONS_CERT || err == CAIRN_ECONS_BLOCK_ID ||
+         err == CAIRN_ECONS_EPOCH))
         violation(s, "node %u rejected honest node %u's message type %d: %s", i, from_inst,
                   in->u.msg->type, cairn_err_name(err));
     if (in->type == CAIRN_IN_SYNC_RESPONSE && s->nodes[from_inst].honest && nd->honest &&
@@ -858,16 +856,18 @@ void sim_run(uint64_t seed, int scenario, int flags, FILE *trace, sim_result *re
             }
         }
         if (s->now > s->gst + LIVE_BOUND_MS) {
-            violation(s, "LIVENESS: an honest node committed fewer than %d blocks within %u ms "
-                         "after GST",
+            violation(s,
+                      "LIVENESS: an honest node committed fewer than %d blocks within %u ms "
+                      "after GST",
                       LIVE_COMMITS, LIVE_BOUND_MS);
             ev_free(e);
             break;
         }
         reshuffle_partition(s);
         if (trace)
-            fprintf(trace, "%llu ev=%d inst=%u from=%u msg=%d round=%llu\n", (unsigned long long)s->now,
-                    e->kind, e->inst, e->from_inst, e->kind == EV_MSG ? e->msg.type : 0,
+            fprintf(trace, "%llu ev=%d inst=%u from=%u msg=%d round=%llu\n",
+                    (unsigned long long)s->now, e->kind, e->inst, e->from_inst,
+                    e->kind == EV_MSG ? e->msg.type : 0,
                     (unsigned long long)(e->kind == EV_MSG ? msg_round(&e->msg) : e->arg));
         handle_event(s, e);
         ev_free(e);

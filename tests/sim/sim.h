@@ -32,12 +32,12 @@ enum sim_scenario {
 };
 
 typedef struct sim_result {
-    int violation;     /* 0: all invariants held */
-    char what[256];    /* description of the first violation */
-    uint64_t commits;  /* blocks committed by the slowest honest node */
-    uint64_t end_ms;   /* virtual time at the end */
-    uint64_t events;   /* events processed */
-    uint64_t evidence; /* equivocation evidence actions emitted by honest nodes */
+    int violation;                /* 0: all invariants held */
+    char what[256];               /* description of the first violation */
+    uint64_t commits;             /* blocks committed by the slowest honest node */
+    uint64_t end_ms;              /* virtual time at the end */
+    uint64_t events;              /* events processed */
+    uint64_t evidence;            /* equivocation evidence actions emitted by honest nodes */
     uint64_t tc_rounds_after_gst; /* rounds ended by timeout after GST (slowest node) */
     uint64_t rounds_after_gst;
 } sim_result;

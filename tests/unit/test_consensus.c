@@ -65,7 +65,7 @@ static void test_safety_timeout_rule(void **state)
     assert_int_equal(cairn_safety_may_timeout(&s, 6, 4, NULL), 0); /* no certificate for 5 */
     assert_int_equal(cairn_safety_may_timeout(&s, 5, 4, NULL), 1); /* round of last vote */
     assert_int_equal(cairn_safety_may_timeout(&s, 4, 3, NULL), 0); /* below last vote - 1 */
-    assert_int_equal(cairn_safety_may_timeout(&s, 6, 2, &tc), 0); /* QC below the lock */
+    assert_int_equal(cairn_safety_may_timeout(&s, 6, 2, &tc), 0);  /* QC below the lock */
     assert_int_equal(cairn_safety_may_timeout(&s, 4, 4, NULL), 0); /* QC not below round */
 }
 
@@ -416,7 +416,8 @@ static void test_cluster_sync_catch_up(void **state)
     cl_init(&c, 4, 0);
     c.isolated = 1ULL << 3;
     cl_start(&c);
-    for (int k = 0; k < 200000 && c.nodes[0].n_ledger < 40; k++) assert_int_equal(cl_run_one(&c), 1);
+    for (int k = 0; k < 200000 && c.nodes[0].n_ledger < 40; k++)
+        assert_int_equal(cl_run_one(&c), 1);
     assert_int_equal(c.nodes[3].n_ledger, 0);
     c.isolated = 0;
     assert_int_equal(cl_run_until(&c, 80, 1000000), 1);
