@@ -19,5 +19,6 @@ int bench_log(int argc, char **argv);
 int bench_ledger(int argc, char **argv);
 int bench_state(int argc, char **argv);
 int bench_sig(int argc, char **argv);
+int bench_consensus(int argc, char **argv);
 
 #endif
