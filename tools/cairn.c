@@ -12,7 +12,9 @@ static int usage(FILE *f, int rc)
     fprintf(f, "usage: cairn COMMAND ...\n"
                "  key new|show          key files (ed25519, secp256k1-schnorr, secp256k1-ecdsa, p256)\n"
                "  org id NAME           an organization's id\n"
-               "  device register|status|rotate|show\n"
+               "  org rotate-keys      an organization replaces its admin keys\n"
+               "  gov propose|approve  governance: add/remove organizations and validators, policy\n"
+               "  device register|status|rotate|transfer|accept|show\n"
                "  firmware publish|revoke\n"
                "  attest                a device attests its measured firmware\n"
                "  anchor                a device anchors a data digest\n"
@@ -34,7 +36,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "log") == 0) return cmd_log(argc - 2, argv + 2);
     if (strcmp(argv[1], "sig") == 0) return cmd_sig(argc - 2, argv + 2);
     static const char *const tx_groups[] = {"key", "org", "device", "firmware", "attest", "anchor",
-                                            "tx", "checkpoint", "provenance", "verify"};
+                                            "tx", "checkpoint", "provenance", "verify", "gov"};
     for (size_t i = 0; i < sizeof tx_groups / sizeof tx_groups[0]; i++)
         if (strcmp(argv[1], tx_groups[i]) == 0) return cmd_tx(argv[1], argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -9,6 +9,14 @@
  *   cairn device status --key ADMIN --device ID --status active|suspended|revoked [--reason R]
  *   cairn device rotate --key KEY --device ID --owner NAME --new-key FILE
  *   cairn device show ID
+ *   cairn device transfer --key ADMIN --device ID --to ORG        (offer; prints its tx hash)
+ *   cairn device accept --key ADMIN --device ID --offer TXHASH    (by the receiving organization)
+ *   cairn org rotate-keys --key ADMIN --org NAME --admin-keys FILE[,FILE...]
+ *   cairn gov propose --key ADMIN --org NAME ACTION ...           ACTION: add-org --name N
+ *                     --roles R[,R] --admin-keys FILE[,FILE] [--require-trusted] | remove-org --name N
+ *                     | add-validator --for-org N --validator-key FILE --noise-key HEX --power P
+ *                     --address HOST:PORT | remove-validator --validator-id HEX | set-policy --approvals K
+ *   cairn gov approve --key ADMIN --org NAME --proposal TXHASH [--reject]
  *   cairn firmware publish --key ADMIN --vendor NAME --class C --version V --svn N
  *                          --image-digest HEX [--suit-digest HEX]
  *   cairn firmware revoke --key ADMIN --release ID [--reason R]
@@ -368,11 +376,15 @@ static int show_json(ctx *c, const char *path)
     return 0;
 }
 
+static int device_transfer(ctx *c, int accept);
+
 static int device_cmd(ctx *c, const char *sub)
 {
     if (strcmp(sub, "register") == 0) return device_register(c);
     if (strcmp(sub, "status") == 0) return device_status(c);
     if (strcmp(sub, "rotate") == 0) return device_rotate(c);
+    if (strcmp(sub, "transfer") == 0) return device_transfer(c, 0);
+    if (strcmp(sub, "accept") == 0) return device_transfer(c, 1);
     if (strcmp(sub, "show") == 0) {
         const char *id = cli_positional(c->argc, c->argv, c->used);
         uint8_t b[32];
@@ -382,6 +394,198 @@ static int device_cmd(ctx *c, const char *sub)
         return show_json(c, path);
     }
     return CLI_USAGE;
+}
+
+
+/* ---- transfers, organizations, governance ---- */
+
+static int device_transfer(ctx *c, int accept)
+{
+    const char *key = opt(c, "--key"), *dev = opt(c, "--device");
+    const char *to = accept ? NULL : opt(c, "--to"), *offer = accept ? opt(c, "--offer") : NULL;
+    if (need(key, "--key") || need(dev, "--device") || (!accept && need(to, "--to")) ||
+        (accept && need(offer, "--offer")))
+        return CLI_USAGE;
+    uint8_t id[32], org[32], off[32];
+    cairn_keypair kp;
+    if (parse_id(dev, id, "--device") || (accept && parse_id(offer, off, "--offer")) || load_key(c, key, &kp))
+        return CLI_USAGE;
+    Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
+    Cairn__V1__DeviceTransferOffer o = CAIRN__V1__DEVICE_TRANSFER_OFFER__INIT;
+    Cairn__V1__DeviceTransferAccept a = CAIRN__V1__DEVICE_TRANSFER_ACCEPT__INIT;
+    if (accept) {
+        a.device_id = (ProtobufCBinaryData){32, id};
+        a.offer_tx = (ProtobufCBinaryData){32, off};
+        b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DEVICE_TRANSFER_ACCEPT;
+        b.device_transfer_accept = &a;
+    } else {
+        org_id_of(to, org);
+        o.device_id = (ProtobufCBinaryData){32, id};
+        o.to_org = (ProtobufCBinaryData){32, org};
+        b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DEVICE_TRANSFER_OFFER;
+        b.device_transfer_offer = &o;
+    }
+    int32_t result;
+    return submit(c, &b, &kp, &result);
+}
+
+/* Loads a comma-separated list of key files into PublicKey messages (at most 8). */
+typedef struct keylist {
+    size_t n;
+    cairn_keypair kp[8];
+    Cairn__V1__PublicKey pk[8];
+    Cairn__V1__PublicKey *ptr[8];
+} keylist;
+
+static int load_keylist(ctx *c, const char *files, keylist *kl)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", files);
+    kl->n = 0;
+    for (char *save = NULL, *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+        if (kl->n == 8) return cli_fail(CAIRN_ETOOBIG, "at most 8 admin keys");
+        if (load_key(c, f, &kl->kp[kl->n])) return CLI_USAGE;
+        cairn__v1__public_key__init(&kl->pk[kl->n]);
+        kl->pk[kl->n].alg = (Cairn__V1__SigAlg)kl->kp[kl->n].alg;
+        kl->pk[kl->n].key = (ProtobufCBinaryData){kl->kp[kl->n].pub_len, kl->kp[kl->n].pub};
+        kl->ptr[kl->n] = &kl->pk[kl->n];
+        kl->n++;
+    }
+    return kl->n ? 0 : cli_fail(CAIRN_EINVAL, "no key files");
+}
+
+static int org_rotate(ctx *c)
+{
+    const char *key = opt(c, "--key"), *org = opt(c, "--org"), *files = opt(c, "--admin-keys");
+    if (need(key, "--key") || need(org, "--org") || need(files, "--admin-keys")) return CLI_USAGE;
+    cairn_keypair kp;
+    keylist kl;
+    uint8_t id[32];
+    if (load_key(c, key, &kp) || load_keylist(c, files, &kl)) return CLI_USAGE;
+    org_id_of(org, id);
+    Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
+    Cairn__V1__OrgKeyRotate r = CAIRN__V1__ORG_KEY_ROTATE__INIT;
+    r.org_id = (ProtobufCBinaryData){32, id};
+    r.n_admin_keys = kl.n;
+    r.admin_keys = kl.ptr;
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_ORG_KEY_ROTATE;
+    b.org_key_rotate = &r;
+    int32_t result;
+    return submit(c, &b, &kp, &result);
+}
+
+static int gov_propose(ctx *c)
+{
+    const char *key = opt(c, "--key"), *org = opt(c, "--org");
+    const char *action = cli_positional(c->argc, c->argv, c->used);
+    if (need(key, "--key") || need(org, "--org") || need(action, "ACTION")) return CLI_USAGE;
+    cairn_keypair kp;
+    if (load_key(c, key, &kp)) return CLI_USAGE;
+    uint8_t proposer[32], id[32], noise[32];
+    org_id_of(org, proposer);
+    Cairn__V1__GovProposal p = CAIRN__V1__GOV_PROPOSAL__INIT;
+    Cairn__V1__AddOrganization ao = CAIRN__V1__ADD_ORGANIZATION__INIT;
+    Cairn__V1__Organization o = CAIRN__V1__ORGANIZATION__INIT;
+    Cairn__V1__RemoveOrganization ro = CAIRN__V1__REMOVE_ORGANIZATION__INIT;
+    Cairn__V1__AddValidator av = CAIRN__V1__ADD_VALIDATOR__INIT;
+    Cairn__V1__Validator v = CAIRN__V1__VALIDATOR__INIT;
+    Cairn__V1__PublicKey vk = CAIRN__V1__PUBLIC_KEY__INIT;
+    Cairn__V1__RemoveValidator rv = CAIRN__V1__REMOVE_VALIDATOR__INIT;
+    Cairn__V1__SetPolicy sp = CAIRN__V1__SET_POLICY__INIT;
+    keylist kl;
+    cairn_keypair valkp;
+    Cairn__V1__OrgRole roles[3];
+    p.proposer_org = (ProtobufCBinaryData){32, proposer};
+    if (!strcmp(action, "add-org")) {
+        const char *name = opt(c, "--name"), *rl = opt(c, "--roles"), *files = opt(c, "--admin-keys");
+        if (need(name, "--name") || need(rl, "--roles") || need(files, "--admin-keys") || load_keylist(c, files, &kl))
+            return CLI_USAGE;
+        size_t nr = 0;
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", rl);
+        for (char *save = NULL, *r = strtok_r(buf, ",", &save); r && nr < 3; r = strtok_r(NULL, ",", &save)) {
+            int role = !strcmp(r, "operator") ? 1 : !strcmp(r, "vendor") ? 2 : !strcmp(r, "service") ? 3 : 0;
+            if (!role) return cli_fail(CAIRN_EINVAL, "--roles: operator, vendor, service");
+            roles[nr++] = (Cairn__V1__OrgRole)role;
+        }
+        o.name = (char *)name;
+        o.n_roles = nr;
+        o.roles = roles;
+        o.n_admin_keys = kl.n;
+        o.admin_keys = kl.ptr;
+        o.require_trusted_attestation = cli_flag(c->argc, c->argv, "--require-trusted", c->used);
+        ao.org = &o;
+        p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_ADD_ORG;
+        p.add_org = &ao;
+    } else if (!strcmp(action, "remove-org")) {
+        const char *name = opt(c, "--name");
+        if (need(name, "--name")) return CLI_USAGE;
+        org_id_of(name, id);
+        ro.org_id = (ProtobufCBinaryData){32, id};
+        p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_REMOVE_ORG;
+        p.remove_org = &ro;
+    } else if (!strcmp(action, "add-validator")) {
+        const char *forg = opt(c, "--for-org"), *vf = opt(c, "--validator-key"), *nk = opt(c, "--noise-key");
+        const char *pw = opt(c, "--power"), *addr = opt(c, "--address");
+        uint64_t power;
+        if (need(forg, "--for-org") || need(vf, "--validator-key") || need(nk, "--noise-key") ||
+            need(pw, "--power") || need(addr, "--address") || load_key(c, vf, &valkp))
+            return CLI_USAGE;
+        if (cli_parse_u64(pw, &power)) return cli_fail(CAIRN_ENUMBER, "--power");
+        if (parse_id(nk, noise, "--noise-key")) return CLI_USAGE;
+        org_id_of(forg, id);
+        vk.alg = (Cairn__V1__SigAlg)valkp.alg;
+        vk.key = (ProtobufCBinaryData){valkp.pub_len, valkp.pub};
+        v.org_id = (ProtobufCBinaryData){32, id};
+        v.consensus_key = &vk;
+        v.noise_key = (ProtobufCBinaryData){32, noise};
+        v.voting_power = power;
+        v.address = (char *)addr;
+        av.validator = &v;
+        p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_ADD_VALIDATOR;
+        p.add_validator = &av;
+    } else if (!strcmp(action, "remove-validator")) {
+        const char *vid = opt(c, "--validator-id");
+        if (need(vid, "--validator-id") || parse_id(vid, id, "--validator-id")) return CLI_USAGE;
+        rv.validator_id = (ProtobufCBinaryData){32, id};
+        p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_REMOVE_VALIDATOR;
+        p.remove_validator = &rv;
+    } else if (!strcmp(action, "set-policy")) {
+        const char *k = opt(c, "--approvals");
+        uint64_t kv;
+        if (need(k, "--approvals")) return CLI_USAGE;
+        if (cli_parse_u64(k, &kv) || kv == 0 || kv > 64) return cli_fail(CAIRN_ENUMBER, "--approvals");
+        sp.approvals_required = (uint32_t)kv;
+        p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_SET_POLICY;
+        p.set_policy = &sp;
+    } else {
+        return cli_fail(CAIRN_EINVAL, "ACTION: add-org, remove-org, add-validator, remove-validator, set-policy");
+    }
+    Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_GOV_PROPOSAL;
+    b.gov_proposal = &p;
+    printf("proposal_id is the tx_hash below\n");
+    int32_t result;
+    return submit(c, &b, &kp, &result);
+}
+
+static int gov_approve(ctx *c)
+{
+    const char *key = opt(c, "--key"), *org = opt(c, "--org"), *prop = opt(c, "--proposal");
+    if (need(key, "--key") || need(org, "--org") || need(prop, "--proposal")) return CLI_USAGE;
+    uint8_t pid[32], oid[32];
+    cairn_keypair kp;
+    if (parse_id(prop, pid, "--proposal") || load_key(c, key, &kp)) return CLI_USAGE;
+    org_id_of(org, oid);
+    Cairn__V1__GovApproval a = CAIRN__V1__GOV_APPROVAL__INIT;
+    a.proposal_id = (ProtobufCBinaryData){32, pid};
+    a.approver_org = (ProtobufCBinaryData){32, oid};
+    a.approve = !cli_flag(c->argc, c->argv, "--reject", c->used);
+    Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_GOV_APPROVAL;
+    b.gov_approval = &a;
+    int32_t result;
+    return submit(c, &b, &kp, &result);
 }
 
 /* ---- firmware ---- */
@@ -627,7 +831,7 @@ int cmd_tx(const char *group, int argc, char **argv)
     int rc = CLI_USAGE;
     const char *sub = NULL;
     int grouped = !strcmp(group, "key") || !strcmp(group, "device") || !strcmp(group, "firmware") ||
-                  !strcmp(group, "org") || !strcmp(group, "tx");
+                  !strcmp(group, "org") || !strcmp(group, "tx") || !strcmp(group, "gov");
     if (grouped) sub = cli_positional(argc, argv, c.used);
     if (grouped && !sub) {
         fprintf(stderr, "usage: cairn %s SUBCOMMAND ... (see `cairn help`)\n", group);
@@ -641,6 +845,12 @@ int cmd_tx(const char *group, int argc, char **argv)
             print_hex("org_id", id, 32);
             rc = 0;
         }
+    } else if (!strcmp(group, "org") && !strcmp(sub, "rotate-keys")) {
+        rc = org_rotate(&c);
+    } else if (!strcmp(group, "gov") && !strcmp(sub, "propose")) {
+        rc = gov_propose(&c);
+    } else if (!strcmp(group, "gov") && !strcmp(sub, "approve")) {
+        rc = gov_approve(&c);
     } else if (!strcmp(group, "device")) {
         rc = device_cmd(&c, sub);
     } else if (!strcmp(group, "firmware")) {

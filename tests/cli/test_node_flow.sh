@@ -92,6 +92,33 @@ expect 0 "status: committed" -- "$CAIRN" firmware revoke --key "$H/admin.key" --
 expect 0 "appraisal: revoked_firmware" -- "$CAIRN" attest --key "$T/dev.key" --device "$DEV" --measurement "$IMG"
 expect 0 "VALID" -- "$CAIRN" verify "$T/bundle.json" --genesis "$H/genesis.json"
 
+# Governance (1 of 1 organizations): add "city"; transfer the device to it (offer + accept);
+# city rotates its admin keys; with the policy at 2 of 2, removing an organization needs both.
+expect 0 "public" -- "$CAIRN" key new --alg ed25519 --out "$T/city.key"
+expect 0 "public" -- "$CAIRN" key new --alg secp256k1-ecdsa --out "$T/city2.key"
+expect 0 "status: committed" -- "$CAIRN" gov propose add-org --key "$H/admin.key" --org dev-org --name city \
+  --roles operator,service --admin-keys "$T/city.key"
+expect 1 "EORG_EXISTS" -- "$CAIRN" gov propose add-org --key "$H/admin.key" --org dev-org --name city \
+  --roles operator --admin-keys "$T/city.key"
+out=$("$CAIRN" device transfer --key "$H/admin.key" --device "$DEV" --to city 2>&1) || bad "offer: $out"
+OFFER=$(sed -n 's/^tx_hash: //p' <<<"$out")
+expect 1 "ESIGNER" -- "$CAIRN" device accept --key "$H/admin.key" --device "$DEV" --offer "$OFFER"
+expect 0 "status: committed" -- "$CAIRN" device accept --key "$T/city.key" --device "$DEV" --offer "$OFFER"
+CITY=$("$CAIRN" org id city | sed -n 's/^org_id: //p')
+expect 0 "\"owner\": \"$CITY\"" -- "$CAIRN" device show "$DEV"
+expect 0 "status: committed" -- "$CAIRN" org rotate-keys --key "$T/city.key" --org city --admin-keys "$T/city2.key"
+expect 1 "ESIGNER" -- "$CAIRN" device status --key "$T/city.key" --device "$DEV" --status suspended
+expect 0 "status: committed" -- "$CAIRN" gov propose set-policy --key "$H/admin.key" --org dev-org --approvals 2
+out=$("$CAIRN" gov propose remove-org --key "$T/city2.key" --org city --name city 2>&1) || bad "propose: $out"
+PROP=$(sed -n 's/^tx_hash: //p' <<<"$out")
+expect 0 "\"owner\": \"$CITY\"" -- "$CAIRN" device show "$DEV"
+expect 0 "status: committed" -- "$CAIRN" device status --key "$T/city2.key" --device "$DEV" --status suspended
+expect 1 "EDEVICE_NOT_ACTIVE" -- "$CAIRN" anchor --key "$T/dev.key" --device "$DEV" --stream kwh --seq 2 --digest "$DATA"
+expect 0 "status: committed" -- "$CAIRN" device status --key "$T/city2.key" --device "$DEV" --status active
+expect 1 "EPROPOSAL" -- "$CAIRN" gov approve --key "$T/city2.key" --org city --proposal "$PROP"
+expect 0 "status: committed" -- "$CAIRN" gov approve --key "$H/admin.key" --org dev-org --proposal "$PROP" --reject
+expect 1 "EPROPOSAL" -- "$CAIRN" gov approve --key "$H/admin.key" --org dev-org --proposal "$PROP"
+
 # Bad input over HTTP: each gets its specific error; the node keeps serving.
 expect 0 '"EDECODE"' -- curl -s -X POST "$URL/v1/txs" -H 'Content-Type: application/x-protobuf' --data-binary 'garbage'
 expect 0 '"EHTTP_CONTENT_TYPE"' -- curl -s -X POST "$URL/v1/txs" -H 'Content-Type: text/plain' --data-binary 'x'
