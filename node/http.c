@@ -188,20 +188,6 @@ const char *cairn_http_query(const cairn_http_request *req, const char *name)
     return q.found ? q.value : NULL;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || strlen(s) > 20) return CAIRN_ENUMBER;
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') return CAIRN_ENUMBER;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) return CAIRN_ENUMBER;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Sets the response for a failed helper; an out-of-memory here still fails the request (500). */
 static int helper_fail(cairn_http_response *resp, unsigned status, int err, const char *msg)
 {
@@ -218,7 +204,7 @@ int cairn_http_query_u64(const cairn_http_request *req, cairn_http_response *res
         snprintf(msg, sizeof msg, "missing query parameter '%.64s'", name);
         return helper_fail(resp, 400, CAIRN_EHTTP_QUERY, msg);
     }
-    if (parse_u64(v, out) != 0) {
+    if (cairn_parse_u64(v, out) != 0) {
         snprintf(msg, sizeof msg, "query parameter '%.64s' must be a decimal integer below 2^64",
                  name);
         return helper_fail(resp, 400, CAIRN_EHTTP_QUERY, msg);
@@ -239,7 +225,7 @@ int cairn_http_query_u64_opt(const cairn_http_request *req, cairn_http_response 
 int cairn_http_param_u64(const cairn_http_request *req, cairn_http_response *resp, uint64_t *out)
 {
     const char *name = req->param_name ? req->param_name : "param";
-    if (parse_u64(req->param, out) != 0) {
+    if (cairn_parse_u64(req->param, out) != 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "path parameter '%.64s' must be a decimal integer below 2^64",
                  name);
@@ -389,7 +375,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         if (cl) {
             /* MHD has already rejected a malformed Content-Length; a huge one fails here. */
             uint64_t n;
-            if (parse_u64(cl, &n) != 0 || n > srv->max_body) {
+            if (cairn_parse_u64(cl, &n) != 0 || n > srv->max_body) {
                 char msg[128];
                 snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
                          srv->max_body);
