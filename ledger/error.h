@@ -95,6 +95,15 @@
     XX(EVALSET_CHANGED, 528, "validator set differs from genesis")                                 \
     /* consensus (600-699) */                                                                      \
     XX(ECONS_EPOCH, 600, "message from another epoch")                                             \
+    XX(ECONS_MALFORMED, 601, "malformed consensus message")                                        \
+    XX(ECONS_CERT, 602, "certificate lacks a quorum or is inconsistent")                           \
+    XX(ECONS_NOT_LEADER, 603, "proposal from a validator that does not lead the round")            \
+    XX(ECONS_BLOCK_ID, 604, "block id does not match the block's contents")                        \
+    XX(ECONS_STALE, 605, "message for a round that is already over")                               \
+    XX(ECONS_UNKNOWN_PARENT, 606, "block extends a block this node does not have")                 \
+    XX(ECONS_EQUIVOCATION, 607, "conflicting message for the same round and epoch")                \
+    XX(ECONS_FULL, 608, "consensus buffer is full")                                                \
+    XX(ECONS_SENDER, 609, "sender is not a validator of the epoch")                                \
     /* network and API (700-799) */                                                                \
     XX(EFRAME_TOO_BIG, 700, "frame exceeds the size limit")                                        \
     XX(EHTTP_METHOD, 701, "method not allowed for this path")                                      \
@@ -109,6 +118,8 @@
     XX(EHTTP_RESPONSE_TOO_BIG, 710, "HTTP response exceeds the size limit")                        \
     XX(EHTTP_URL, 711, "malformed or unsupported URL")                                             \
     XX(ECONFIG, 712, "invalid configuration")                                                      \
+    XX(EMEMPOOL_FULL, 750, "mempool is full, retry later")                                         \
+    XX(EKEYFILE, 751, "malformed key file")                                                        \
     /* authenticated state (800-899) */                                                            \
     XX(ESTATE_PROOF, 800, "state proof does not verify")                                          \
     XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \

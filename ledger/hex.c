@@ -40,3 +40,17 @@ int cairn_hex_decode_exact(uint8_t *out, size_t n, const char *hex)
     if (len != 2 * n) return CAIRN_EHEX;
     return cairn_hex_decode(out, n, &got, hex, len);
 }
+
+int cairn_parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || strlen(s) > 20) return CAIRN_ENUMBER;
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return CAIRN_ENUMBER;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) return CAIRN_ENUMBER;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}

@@ -1,5 +1,5 @@
 /*
- * hex.h — lowercase hex encoding, strict decoding.
+ * hex.h — text encodings: lowercase hex encoding, strict hex and decimal decoding.
  */
 #ifndef CAIRN_LEDGER_HEX_H
 #define CAIRN_LEDGER_HEX_H
@@ -19,6 +19,9 @@ void cairn_hex_encode(char *out, const uint8_t *in, size_t len);
  */
 CAIRN_MUST_CHECK int cairn_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len,
                                       const char *hex, size_t hex_len);
+
+/* Strict decimal u64: digits only (no sign, space or prefix), no overflow. CAIRN_ENUMBER otherwise. */
+CAIRN_MUST_CHECK int cairn_parse_u64(const char *s, uint64_t *out);
 
 /* Decodes exactly n bytes; any other length is CAIRN_EHEX. */
 CAIRN_MUST_CHECK int cairn_hex_decode_exact(uint8_t *out, size_t n, const char *hex);

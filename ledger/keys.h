@@ -38,4 +38,13 @@ CAIRN_MUST_CHECK int cairn_keypair_sign(const cairn_keypair *kp, const uint8_t *
 
 void cairn_keypair_wipe(cairn_keypair *kp);
 
+/*
+ * Key files: JSON {"alg": "ed25519", "seed": "<64 hex>", "public": "<hex>"}, mode 0600.
+ * Save refuses to overwrite an existing file (CAIRN_EEXIST). Load checks that the public key
+ * matches the seed (CAIRN_EKEYFILE otherwise, also for malformed files).
+ */
+CAIRN_MUST_CHECK int cairn_keyfile_save(const char *path, const cairn_keypair *kp);
+CAIRN_MUST_CHECK int cairn_keyfile_load(const char *path, const cairn_sig_ctx *ctx,
+                                        cairn_keypair *kp);
+
 #endif

@@ -3,9 +3,10 @@
  *
  * The binary tree of smt.h is stored in 16-way nodes, one per nibble of the key (Jellyfish
  * Merkle Tree style): a stored node at nibble depth d covers binary levels 4d .. 4d+4 and lists
- * its 16 slots, each empty, a leaf (key, value hash, version of the value) or a child node
+ * its 16 slots, each empty, a leaf (key, leaf hash, version of the value) or a child node
  * (version of that node, its hash). The binary hashes inside a node are recomputed when needed
- * (at most 15 hashes), so a path of log16(n) node reads yields a proof of log2(n) hashes.
+ * (at most 15 hashes, fewer for sparse nodes and proofs), so a path of log16(n) node reads yields
+ * a proof of log2(n) hashes.
  *
  * Invariants of a stored tree (checked where cheap; violations are CAIRN_ESTORE_CORRUPT):
  * - every non-root node holds at least two keys in its subtree (a single key is a leaf slot in
@@ -14,8 +15,11 @@
  * - the root node (depth 0) always exists for an applied version, possibly with no slots.
  *
  * Node encoding: u16be slot bitmap || u16be leaf bitmap (a subset) || per slot in nibble order:
- *   leaf:  u64be value version || key(32) || value_hash(32)
+ *   leaf:  u64be value version || key(32) || leaf hash(32)
  *   node:  u64be node version  || node hash(32)
+ * Value record (state.values): value_hash(32) || value. Leaves keep their leaf hash, not the
+ * value hash, so rewriting a node or proving hashes no leaves; the value hash is needed only for
+ * a neighbour leaf in a non-membership proof, which reads it from the record.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +38,15 @@ static const char LATEST_KEY[] = "state.latest";
 typedef struct child {
     uint8_t kind;
     uint64_t ver;                   /* leaf: version of its value; node: version of the node */
-    uint8_t hash[CAIRN_HASH_LEN];   /* node: its hash; leaf: filled by node_levels */
+    uint8_t hash[CAIRN_HASH_LEN];   /* leaf hash or node hash */
     uint8_t key[CAIRN_SMT_KEY_LEN]; /* leaf only */
-    uint8_t vh[CAIRN_HASH_LEN];     /* leaf only */
 } child;
 
 typedef struct node {
     child c[16];
 } node;
 
-/* One binary subtree inside a node: heap layout, 1 = the node, 16..31 = the slots. */
+/* A binary subtree inside a node: a power-of-two range of slots. */
 typedef struct hsub {
     uint8_t kind;
     uint8_t slot; /* for K_LEAF: the slot holding the leaf */
@@ -79,7 +82,7 @@ static size_t node_encode(uint8_t out[NODE_VAL_MAX], const node *nd)
         if (c->kind == K_LEAF) {
             leaves |= (uint16_t)(1u << i);
             memcpy(out + p, c->key, CAIRN_SMT_KEY_LEN);
-            memcpy(out + p + CAIRN_SMT_KEY_LEN, c->vh, CAIRN_HASH_LEN);
+            memcpy(out + p + CAIRN_SMT_KEY_LEN, c->hash, CAIRN_HASH_LEN);
             p += CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN;
         } else {
             memcpy(out + p, c->hash, CAIRN_HASH_LEN);
@@ -111,7 +114,7 @@ static int node_decode(node *nd, const uint8_t *v, size_t len)
         if (leaf) {
             c->kind = K_LEAF;
             memcpy(c->key, v + p, CAIRN_SMT_KEY_LEN);
-            memcpy(c->vh, v + p + CAIRN_SMT_KEY_LEN, CAIRN_HASH_LEN);
+            memcpy(c->hash, v + p + CAIRN_SMT_KEY_LEN, CAIRN_HASH_LEN);
             p += CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN;
         } else {
             c->kind = K_NODE;
@@ -134,35 +137,51 @@ static int node_load(cairn_txn *t, uint64_t ver, unsigned d, const uint8_t *key,
     return node_decode(nd, v, len);
 }
 
-/* The compressed-tree rule: empty + empty = empty, leaf + empty = the leaf, else a node. */
-static void combine(hsub *out, const hsub *l, const hsub *r)
+/* Slots of nd that are occupied (bit i = slot i). */
+static unsigned occupied(const node *nd)
 {
-    if (l->kind == K_EMPTY && r->kind != K_NODE) {
-        *out = *r;
-    } else if (r->kind == K_EMPTY && l->kind == K_LEAF) {
-        *out = *l;
-    } else {
-        out->kind = K_NODE;
-        cairn_smt_hash_node(out->hash, l->hash, r->hash);
-    }
+    unsigned m = 0;
+    for (unsigned i = 0; i < 16; i++)
+        if (nd->c[i].kind != K_EMPTY) m |= 1u << i;
+    return m;
 }
 
-/* The binary subtrees of a node (lv[1] is the node's own hash). Fills leaf hashes in nd. */
-static void node_levels(node *nd, hsub lv[32])
+/*
+ * Kind of the slot range [lo, lo + size) under the compressed-tree rule, from occupancy alone:
+ * no slot is empty, one leaf slot is that leaf, anything else is a node. *slot gets the leaf.
+ */
+static unsigned range_kind(const node *nd, unsigned occ, unsigned lo, unsigned size, unsigned *slot)
 {
-    for (unsigned i = 0; i < 16; i++) {
-        child *c = &nd->c[i];
-        hsub *s = &lv[16 + i];
-        s->kind = c->kind;
-        s->slot = (uint8_t)i;
-        if (c->kind == K_EMPTY) {
-            memset(s->hash, 0, CAIRN_HASH_LEN);
-        } else {
-            if (c->kind == K_LEAF) cairn_smt_hash_leaf(c->hash, c->key, c->vh);
-            memcpy(s->hash, c->hash, CAIRN_HASH_LEN);
+    unsigned m = occ >> lo & ((1u << size) - 1);
+    if (m == 0) return K_EMPTY;
+    if ((m & (m - 1)) == 0) {
+        unsigned i = lo + (unsigned)__builtin_ctz(m);
+        if (nd->c[i].kind == K_LEAF) {
+            *slot = i;
+            return K_LEAF;
         }
     }
-    for (unsigned i = 15; i >= 1; i--) combine(&lv[i], &lv[2 * i], &lv[2 * i + 1]);
+    return K_NODE;
+}
+
+/* Hash of the slot range [lo, lo + size): EMPTY, the single leaf, or the nodes above. */
+static void range_hash(const node *nd, unsigned occ, unsigned lo, unsigned size, hsub *out)
+{
+    unsigned slot = 0;
+    out->kind = (uint8_t)range_kind(nd, occ, lo, size, &slot);
+    if (out->kind == K_EMPTY) {
+        memset(out->hash, 0, CAIRN_HASH_LEN);
+    } else if (out->kind == K_LEAF) {
+        out->slot = (uint8_t)slot;
+        memcpy(out->hash, nd->c[slot].hash, CAIRN_HASH_LEN);
+    } else if (size == 1) {
+        memcpy(out->hash, nd->c[lo].hash, CAIRN_HASH_LEN);
+    } else {
+        hsub l, r;
+        range_hash(nd, occ, lo, size / 2, &l);
+        range_hash(nd, occ, lo + size / 2, size / 2, &r);
+        cairn_smt_hash_node(out->hash, l.hash, r.hash);
+    }
 }
 
 /* ---- roots ---- */
@@ -203,17 +222,22 @@ int cairn_smt_root(cairn_txn *t, uint64_t version, uint8_t root[CAIRN_HASH_LEN])
 
 /* ---- reads ---- */
 
-static int value_get(cairn_txn *t, const uint8_t *key, uint64_t ver, const uint8_t **val,
-                     size_t *len)
+/* The value record of key written at ver: its value hash (if vh) and the value. */
+static int value_get(cairn_txn *t, const uint8_t *key, uint64_t ver, uint8_t *vh,
+                     const uint8_t **val, size_t *len)
 {
-    uint8_t k[CAIRN_SMT_KEY_LEN + 8];
-    memcpy(k, key, CAIRN_SMT_KEY_LEN);
-    cairn_put_u64be(k + CAIRN_SMT_KEY_LEN, ver);
+    uint8_t k[8 + CAIRN_SMT_KEY_LEN];
+    cairn_put_u64be(k, ver);
+    memcpy(k + 8, key, CAIRN_SMT_KEY_LEN);
     const void *v;
-    int err = cairn_txn_get(t, CAIRN_TABLE_STATE_VALUES, k, sizeof k, &v, len);
+    size_t vlen;
+    int err = cairn_txn_get(t, CAIRN_TABLE_STATE_VALUES, k, sizeof k, &v, &vlen);
     if (err == CAIRN_ENOENT) return CAIRN_ESTORE_CORRUPT; /* a leaf points at it */
     if (err) return err;
-    *val = v;
+    if (vlen < CAIRN_HASH_LEN) return CAIRN_ESTORE_CORRUPT;
+    if (vh) memcpy(vh, v, CAIRN_HASH_LEN);
+    *val = (const uint8_t *)v + CAIRN_HASH_LEN;
+    *len = vlen - CAIRN_HASH_LEN;
     return 0;
 }
 
@@ -231,7 +255,7 @@ int cairn_smt_get(cairn_txn *t, uint64_t version, const uint8_t key[CAIRN_SMT_KE
         if (c->kind == K_EMPTY) return CAIRN_ENOENT;
         if (c->kind == K_LEAF) {
             if (memcmp(c->key, key, CAIRN_SMT_KEY_LEN) != 0) return CAIRN_ENOENT;
-            return value_get(t, key, c->ver, val, len);
+            return value_get(t, key, c->ver, NULL, val, len);
         }
         if (c->ver > ver) return CAIRN_ESTORE_CORRUPT; /* children are never newer */
         ver = c->ver;
@@ -252,30 +276,31 @@ int cairn_smt_prove(cairn_txn *t, uint64_t version, const uint8_t key[CAIRN_SMT_
     unsigned depth = 0, nsib = 0;
     const child *end = NULL; /* the leaf the path ends in; NULL for an empty subtree */
     node nd;
-    hsub lv[32];
     for (unsigned d = 0;; d++) {
         if (d >= MAX_NIBBLES) return CAIRN_ESTORE_CORRUPT;
         if ((err = node_load(t, ver, d, key, &nd)) != 0) return err;
-        node_levels(&nd, lv);
-        unsigned nib = nibble(key, d);
-        const hsub *at = &lv[1];
-        if (d > 0 && at->kind != K_NODE) return CAIRN_ESTORE_CORRUPT; /* < 2 keys below */
-        for (unsigned l = 1; l <= 4 && at->kind == K_NODE; l++) {
-            unsigned idx = (1u << l) + (nib >> (4 - l));
-            const hsub *s = &lv[idx ^ 1];
-            if (s->kind != K_EMPTY) {
-                memcpy(sib[nsib++], s->hash, CAIRN_HASH_LEN);
+        unsigned occ = occupied(&nd), nib = nibble(key, d), slot = 0;
+        unsigned kind = range_kind(&nd, occ, 0, 16, &slot);
+        if (d > 0 && kind != K_NODE) return CAIRN_ESTORE_CORRUPT; /* < 2 keys below */
+        /* Down the 4 binary levels of the node: the sibling range at each level, until the
+         * key's own range is empty, a single leaf, or (after 4 levels) a child node. */
+        for (unsigned l = 1; l <= 4 && kind == K_NODE; l++) {
+            unsigned size = 16u >> l, idx = nib >> (4 - l);
+            hsub s;
+            range_hash(&nd, occ, (idx ^ 1u) * size, size, &s);
+            if (s.kind != K_EMPTY) {
+                memcpy(sib[nsib++], s.hash, CAIRN_HASH_LEN);
                 bitmap[depth >> 3] |= (uint8_t)(0x80u >> (depth & 7));
             }
             depth++;
-            at = &lv[idx];
+            kind = range_kind(&nd, occ, idx * size, size, &slot);
         }
-        if (at->kind == K_EMPTY) break;
-        if (at->kind == K_LEAF) {
-            end = &nd.c[at->slot];
+        if (kind == K_EMPTY) break;
+        if (kind == K_LEAF) {
+            end = &nd.c[slot];
             break;
         }
-        const child *c = &nd.c[nib]; /* at is slot nib, a stored child node */
+        const child *c = &nd.c[nib]; /* the key's slot holds a child node */
         if (c->ver > ver) return CAIRN_ESTORE_CORRUPT;
         ver = c->ver;
     }
@@ -288,21 +313,27 @@ int cairn_smt_prove(cairn_txn *t, uint64_t version, const uint8_t key[CAIRN_SMT_
     size_t need =
         3 + bm_len + (kind == CAIRN_SMT_PROOF_ABSENT_LEAF ? 64 : 0) + (size_t)nsib * CAIRN_HASH_LEN;
     if (need > cap) return CAIRN_ENOSPC;
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    uint8_t nvh[CAIRN_HASH_LEN];
+    if (member && val && (err = value_get(t, key, end->ver, NULL, &v, &vlen)) != 0) return err;
+    if (kind == CAIRN_SMT_PROOF_ABSENT_LEAF &&
+        (err = value_get(t, end->key, end->ver, nvh, &v, &vlen)) != 0)
+        return err;
     proof[0] = (uint8_t)kind;
     cairn_put_u16be(proof + 1, (uint16_t)depth);
     memcpy(proof + 3, bitmap, bm_len);
     size_t p = 3 + bm_len;
     if (kind == CAIRN_SMT_PROOF_ABSENT_LEAF) {
         memcpy(proof + p, end->key, CAIRN_SMT_KEY_LEN);
-        memcpy(proof + p + CAIRN_SMT_KEY_LEN, end->vh, CAIRN_HASH_LEN);
+        memcpy(proof + p + CAIRN_SMT_KEY_LEN, nvh, CAIRN_HASH_LEN);
         p += 64;
     }
     memcpy(proof + p, sib, (size_t)nsib * CAIRN_HASH_LEN);
     *proof_len = need;
     if (val) {
-        *val = NULL;
-        *len = 0;
-        if (member && (err = value_get(t, key, end->ver, val, len)) != 0) return err;
+        *val = member ? v : NULL;
+        *len = member ? vlen : 0;
     }
     return 0;
 }
@@ -315,10 +346,11 @@ typedef struct upd {
     size_t len;
     size_t idx; /* position in the caller's batch: the last one of a key wins */
     uint8_t vh[CAIRN_HASH_LEN];
+    uint8_t lh[CAIRN_HASH_LEN];
 } upd;
 
 typedef struct entry {
-    const uint8_t *key, *vh;
+    const uint8_t *key, *lh;
     uint64_t ver;
 } entry;
 
@@ -400,14 +432,14 @@ static int finalize(apply_ctx *c, node *nw, unsigned d, const uint8_t *key, int 
             return 0;
         }
     }
-    hsub lv[32];
-    node_levels(nw, lv);
+    hsub h;
+    range_hash(nw, occupied(nw), 0, 16, &h);
     int err = emit(c, d, key, nw);
     if (err) return err;
     memset(out, 0, sizeof *out);
     out->kind = K_NODE;
     out->ver = c->version;
-    memcpy(out->hash, lv[1].hash, CAIRN_HASH_LEN);
+    memcpy(out->hash, h.hash, CAIRN_HASH_LEN); /* the root's may be EMPTY or a leaf */
     return 0;
 }
 
@@ -420,7 +452,7 @@ static int build(apply_ctx *c, const entry *e, size_t m, unsigned d, child *out)
         out->kind = K_LEAF;
         out->ver = e[0].ver;
         memcpy(out->key, e[0].key, CAIRN_SMT_KEY_LEN);
-        memcpy(out->vh, e[0].vh, CAIRN_HASH_LEN);
+        memcpy(out->hash, e[0].lh, CAIRN_HASH_LEN);
         return 0;
     }
     if (d >= MAX_NIBBLES) return CAIRN_EINTERNAL; /* distinct keys differ before that */
@@ -441,11 +473,8 @@ static int same_child(const child *a, const child *b)
 {
     if (a->kind != b->kind) return 0;
     if (a->kind == K_EMPTY) return 1;
-    if (a->ver != b->ver) return 0;
-    if (a->kind == K_LEAF)
-        return memcmp(a->key, b->key, CAIRN_SMT_KEY_LEN) == 0 &&
-               memcmp(a->vh, b->vh, CAIRN_HASH_LEN) == 0;
-    return memcmp(a->hash, b->hash, CAIRN_HASH_LEN) == 0;
+    if (a->ver != b->ver || memcmp(a->hash, b->hash, CAIRN_HASH_LEN) != 0) return 0;
+    return a->kind != K_LEAF || memcmp(a->key, b->key, CAIRN_SMT_KEY_LEN) == 0;
 }
 
 static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u, size_t n,
@@ -486,31 +515,40 @@ static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u
     /* An empty or single-leaf subtree: merge the old leaf (unless updated) with the puts. */
     size_t m = 0;
     int pending = old->kind == K_LEAF;
-    entry ol = {old->key, old->vh, old->ver};
+    entry ol = {old->key, old->hash, old->ver};
     for (size_t i = 0; i < n; i++) {
         if (pending) {
             int cmp = memcmp(old->key, u[i].key, CAIRN_SMT_KEY_LEN);
             if (cmp <= 0) pending = 0;
             if (cmp < 0) c->scratch[m++] = ol;
         }
-        if (u[i].value) c->scratch[m++] = (entry){u[i].key, u[i].vh, c->version};
+        if (u[i].value) c->scratch[m++] = (entry){u[i].key, u[i].lh, c->version};
     }
     if (pending) c->scratch[m++] = ol;
     return build(c, c->scratch, m, d, out);
 }
 
+/* Value records, keyed by version first and written in key order: every put appends. */
 static int write_values(apply_ctx *c, const upd *u, size_t n)
 {
-    uint8_t k[CAIRN_SMT_KEY_LEN + 8];
-    cairn_put_u64be(k + CAIRN_SMT_KEY_LEN, c->version);
-    for (size_t i = 0; i < n; i++) {
+    size_t max = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u[i].value && u[i].len > max) max = u[i].len;
+    uint8_t *rec = malloc(CAIRN_HASH_LEN + max);
+    if (!rec) return CAIRN_ENOMEM;
+    uint8_t k[8 + CAIRN_SMT_KEY_LEN];
+    cairn_put_u64be(k, c->version);
+    int err = 0;
+    for (size_t i = 0; i < n && !err; i++) {
         if (!u[i].value) continue;
-        memcpy(k, u[i].key, CAIRN_SMT_KEY_LEN);
-        int err = cairn_txn_put(c->t, CAIRN_TABLE_STATE_VALUES, k, sizeof k,
-                                u[i].len ? u[i].value : (const uint8_t *)"", u[i].len, 0);
-        if (err) return err;
+        memcpy(k + 8, u[i].key, CAIRN_SMT_KEY_LEN);
+        memcpy(rec, u[i].vh, CAIRN_HASH_LEN);
+        if (u[i].len) memcpy(rec + CAIRN_HASH_LEN, u[i].value, u[i].len);
+        err = cairn_txn_put(c->t, CAIRN_TABLE_STATE_VALUES, k, sizeof k, rec,
+                            CAIRN_HASH_LEN + u[i].len, 1);
     }
-    return 0;
+    free(rec);
+    return err;
 }
 
 int cairn_smt_apply(cairn_txn *t, uint64_t version, const cairn_smt_update *ups, size_t n,
@@ -546,7 +584,10 @@ int cairn_smt_apply(cairn_txn *t, uint64_t version, const cairn_smt_update *ups,
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n && memcmp(u[i].key, u[i + 1].key, CAIRN_SMT_KEY_LEN) == 0) continue;
         u[m] = u[i];
-        if (u[m].value) cairn_smt_hash_value(u[m].vh, u[m].value, u[m].len);
+        if (u[m].value) {
+            cairn_smt_hash_value(u[m].vh, u[m].value, u[m].len);
+            cairn_smt_hash_leaf(u[m].lh, u[m].key, u[m].vh);
+        }
         m++;
     }
 

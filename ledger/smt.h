@@ -21,14 +21,19 @@
  *
  * Storage (tables reserved in ledger/store.h):
  *   state.nodes   u64be version || u8 depth || packed nibble path  ->  16-way node
- *   state.values  key(32) || u64be version                          ->  value bytes
+ *   state.values  u64be version || key(32)                          ->  value bytes
  *   state.roots   u64be version                                      ->  root(32) || u64be root
  * node version meta "state.latest"                                              ->  u64be latest
  * version
  *
  * Errors: 0 or a negative CAIRN_E* code. Storage errors come from ledger/store.h (and poison a
  * write transaction); CAIRN_ESTATE_VERSION for a version never applied; CAIRN_ESTORE_CORRUPT for
- * stored state that breaks the tree's invariants.
+ * stored state that breaks the tree's invariants (a missing or malformed node or value record),
+ * which the caller must treat like any storage corruption: stop, never guess.
+ *
+ * Threads and allocation: no global state. cairn_smt_apply allocates working memory with malloc
+ * (about 1 KiB per changed node) and frees it before returning; reads and proofs use the stack
+ * only. Any number of read transactions may read and prove while one writer applies.
  */
 #ifndef CAIRN_LEDGER_SMT_H
 #define CAIRN_LEDGER_SMT_H

@@ -169,6 +169,9 @@ static int parse_api(const json_t *obj, cairn_config *cfg, cairn_config_error *e
                         &cfg->api_max_body_bytes, err);
         else if (strcmp(k, "max_connections") == 0)
             e = get_u32(v, "api.max_connections", 1, 10000, &cfg->api_max_connections, err);
+        else if (strcmp(k, "max_connections_per_ip") == 0)
+            e = get_u32(v, "api.max_connections_per_ip", 0, 10000, &cfg->api_max_connections_per_ip,
+                        err);
         else if (strcmp(k, "timeout_s") == 0)
             e = get_u32(v, "api.timeout_s", 1, 3600, &cfg->api_timeout_s, err);
         else if (strcmp(k, "threads") == 0)
@@ -355,6 +358,18 @@ int cairn_config_load(cairn_config *cfg, const char *home, cairn_config_error *e
     return 0;
 }
 
+void cairn_config_http(const cairn_config *cfg, cairn_http_config *out)
+{
+    memset(out, 0, sizeof *out);
+    out->bind_addr = cfg->api_listen.host;
+    out->port = cfg->api_listen.port;
+    out->max_body_bytes = cfg->api_max_body_bytes;
+    out->max_connections = cfg->api_max_connections;
+    out->max_connections_per_ip = cfg->api_max_connections_per_ip;
+    out->timeout_s = cfg->api_timeout_s;
+    out->threads = cfg->api_threads;
+}
+
 /* ---- writing ---- */
 
 char *cairn_config_to_json(const cairn_config *cfg)
@@ -373,9 +388,10 @@ char *cairn_config_to_json(const cairn_config *cfg)
     }
     if (!peers) return NULL;
     json_t *root = json_pack(
-        "{s:{s:s,s:I,s:I,s:I,s:I},s:s,s:s,s:s,s:{s:I,s:I},s:s,s:{s:s,s:o}}", "api", "listen",
+        "{s:{s:s,s:I,s:I,s:I,s:I,s:I},s:s,s:s,s:s,s:{s:I,s:I},s:s,s:{s:s,s:o}}", "api", "listen",
         api_listen, "max_body_bytes", (json_int_t)cfg->api_max_body_bytes, "max_connections",
-        (json_int_t)cfg->api_max_connections, "timeout_s", (json_int_t)cfg->api_timeout_s,
+        (json_int_t)cfg->api_max_connections, "max_connections_per_ip",
+        (json_int_t)cfg->api_max_connections_per_ip, "timeout_s", (json_int_t)cfg->api_timeout_s,
         "threads", (json_int_t)cfg->api_threads, "data_dir", cfg->data_dir, "genesis", cfg->genesis,
         "validator_key", cfg->validator_key, "block", "interval_ms",
         (json_int_t)cfg->block_interval_ms, "max_txs", (json_int_t)cfg->block_max_txs, "log_level",

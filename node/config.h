@@ -40,11 +40,12 @@ typedef struct cairn_config_addr {
 
 typedef struct cairn_config {
     /* "api" */
-    cairn_config_addr api_listen; /* default 127.0.0.1:7750; port 0 = ephemeral */
-    uint32_t api_max_body_bytes;  /* default 65536, range 1024..16777216 */
-    uint32_t api_max_connections; /* default 64, range 1..10000 */
-    uint32_t api_timeout_s;       /* default 10, range 1..3600 */
-    uint32_t api_threads;         /* default 2, range 1..64 */
+    cairn_config_addr api_listen;        /* default 127.0.0.1:7750; port 0 = ephemeral */
+    uint32_t api_max_body_bytes;         /* default 65536, range 1024..16777216 */
+    uint32_t api_max_connections;        /* default 64, range 1..10000 */
+    uint32_t api_max_connections_per_ip; /* default 0 (no limit), range 0..10000 */
+    uint32_t api_timeout_s;              /* default 10, range 1..3600 */
+    uint32_t api_threads;                /* default 2, range 1..64 */
     /* paths; relative ones are resolved against the home directory by cairn_config_load */
     char data_dir[CAIRN_CONFIG_PATH_MAX];      /* default "data" */
     char genesis[CAIRN_CONFIG_PATH_MAX];       /* default "genesis.json" */
@@ -98,6 +99,14 @@ char *cairn_config_to_json(const cairn_config *cfg);
  * writes its default config only on first run). Returns 0 or a CAIRN_E* I/O code.
  */
 CAIRN_MUST_CHECK int cairn_config_write(const cairn_config *cfg, const char *path, int overwrite);
+
+struct cairn_http_config;
+
+/*
+ * Fills the HTTP server settings from cfg's "api" section. out->bind_addr points into cfg, so cfg
+ * must outlive the use of out (cairn_http_start copies what it needs). Sets no log sink.
+ */
+void cairn_config_http(const cairn_config *cfg, struct cairn_http_config *out);
 
 /* "error", "warn", "info", "debug", "trace". */
 const char *cairn_log_level_name(cairn_log_level level);

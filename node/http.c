@@ -133,8 +133,19 @@ int cairn_http_json(cairn_http_response *resp, unsigned status, json_t *j)
 
 int cairn_http_error(cairn_http_response *resp, unsigned status, int err, const char *message)
 {
+    const char *msg = message ? message : cairn_strerror(err);
     json_t *j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", err, "name", cairn_err_name(err),
-                          "message", message ? message : cairn_strerror(err));
+                          "message", msg);
+    if (!j) {
+        /* Not UTF-8 (a message quoting request bytes): fall back to printable ASCII. */
+        char ascii[512];
+        size_t n = 0;
+        for (; msg[n] && n < sizeof ascii - 1; n++)
+            ascii[n] = (msg[n] >= 0x20 && msg[n] < 0x7f) ? msg[n] : '?';
+        ascii[n] = '\0';
+        j = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", err, "name", cairn_err_name(err),
+                      "message", ascii);
+    }
     return cairn_http_json(resp, status, j);
 }
 
@@ -177,20 +188,6 @@ const char *cairn_http_query(const cairn_http_request *req, const char *name)
     return q.found ? q.value : NULL;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || strlen(s) > 20) return CAIRN_ENUMBER;
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') return CAIRN_ENUMBER;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) return CAIRN_ENUMBER;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Sets the response for a failed helper; an out-of-memory here still fails the request (500). */
 static int helper_fail(cairn_http_response *resp, unsigned status, int err, const char *msg)
 {
@@ -207,7 +204,7 @@ int cairn_http_query_u64(const cairn_http_request *req, cairn_http_response *res
         snprintf(msg, sizeof msg, "missing query parameter '%.64s'", name);
         return helper_fail(resp, 400, CAIRN_EHTTP_QUERY, msg);
     }
-    if (parse_u64(v, out) != 0) {
+    if (cairn_parse_u64(v, out) != 0) {
         snprintf(msg, sizeof msg, "query parameter '%.64s' must be a decimal integer below 2^64",
                  name);
         return helper_fail(resp, 400, CAIRN_EHTTP_QUERY, msg);
@@ -228,7 +225,7 @@ int cairn_http_query_u64_opt(const cairn_http_request *req, cairn_http_response 
 int cairn_http_param_u64(const cairn_http_request *req, cairn_http_response *resp, uint64_t *out)
 {
     const char *name = req->param_name ? req->param_name : "param";
-    if (parse_u64(req->param, out) != 0) {
+    if (cairn_parse_u64(req->param, out) != 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "path parameter '%.64s' must be a decimal integer below 2^64",
                  name);
@@ -294,51 +291,68 @@ static enum MHD_Result queue_error(struct MHD_Connection *conn, unsigned status,
 }
 
 /* Routes a new request: sets st->route and st->param, or answers 404 / 405 and returns 0. */
-static int route_request(cairn_http_server *srv, struct MHD_Connection *conn, const char *url,
-                         const char *method, http_req_state *st, enum MHD_Result *ret)
+int cairn_http_route_find(const cairn_http_route *routes, size_t n, const char *method,
+                          const char *path, cairn_http_route_match *m)
 {
-    char allow[256] = "";
+    memset(m, 0, sizeof *m);
     size_t allow_len = 0;
     int path_known = 0;
-    for (size_t i = 0; i < srv->n_routes; i++) {
-        const cairn_http_route *r = &srv->routes[i];
+    for (size_t i = 0; i < n; i++) {
+        const cairn_http_route *r = &routes[i];
         const char *ps;
         size_t pl;
-        if (!route_match(r->pattern, url, &ps, &pl)) continue;
+        if (!route_match(r->pattern, path, &ps, &pl)) continue;
         if (strcmp(r->method, method) == 0) {
-            st->route = r;
-            if (ps) {
-                st->param = strndup(ps, pl);
-                if (!st->param) {
-                    *ret = MHD_NO;
-                    return 0;
-                }
-                const char *open = strchr(r->pattern, '{');
-                st->param_name = open + 1;
-                st->param_name_len = (size_t)(strchr(open, '}') - open - 1);
-            }
-            return 1;
+            m->index = i;
+            m->param = ps;
+            m->param_len = pl;
+            m->allow[0] = '\0';
+            return 0;
         }
         path_known = 1;
         /* Allow header: the distinct methods registered for this path, in table order. */
         int dup = 0;
-        for (size_t k = 0; k < i; k++) {
+        for (size_t k = 0; k < i && !dup; k++) {
             const char *ks;
             size_t kl;
-            if (strcmp(srv->routes[k].method, r->method) == 0 &&
-                route_match(srv->routes[k].pattern, url, &ks, &kl))
-                dup = 1;
+            dup = strcmp(routes[k].method, r->method) == 0 &&
+                  route_match(routes[k].pattern, path, &ks, &kl);
         }
         size_t ml = strlen(r->method);
-        if (!dup && allow_len + ml + 3 < sizeof allow)
-            allow_len += (size_t)snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s",
+        if (!dup && allow_len + ml + 3 < sizeof m->allow)
+            allow_len += (size_t)snprintf(m->allow + allow_len, sizeof m->allow - allow_len, "%s%s",
                                           allow_len ? ", " : "", r->method);
     }
-    if (path_known)
-        *ret = queue_error(conn, 405, CAIRN_EHTTP_METHOD, NULL, allow);
-    else
+    return path_known ? CAIRN_EHTTP_METHOD : CAIRN_EHTTP_ROUTE;
+}
+
+/* Routes a new request: sets st->route and st->param, or answers 404 / 405 and returns 0. */
+static int route_request(cairn_http_server *srv, struct MHD_Connection *conn, const char *url,
+                         const char *method, http_req_state *st, enum MHD_Result *ret)
+{
+    cairn_http_route_match m;
+    int err = cairn_http_route_find(srv->routes, srv->n_routes, method, url, &m);
+    if (err == CAIRN_EHTTP_METHOD) {
+        *ret = queue_error(conn, 405, CAIRN_EHTTP_METHOD, NULL, m.allow);
+        return 0;
+    }
+    if (err) {
         *ret = queue_error(conn, 404, CAIRN_EHTTP_ROUTE, NULL, NULL);
-    return 0;
+        return 0;
+    }
+    const cairn_http_route *r = &srv->routes[m.index];
+    st->route = r;
+    if (m.param) {
+        st->param = strndup(m.param, m.param_len);
+        if (!st->param) {
+            *ret = MHD_NO;
+            return 0;
+        }
+        const char *open = strchr(r->pattern, '{');
+        st->param_name = open + 1;
+        st->param_name_len = (size_t)(strchr(open, '}') - open - 1);
+    }
+    return 1;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -361,7 +375,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         if (cl) {
             /* MHD has already rejected a malformed Content-Length; a huge one fails here. */
             uint64_t n;
-            if (parse_u64(cl, &n) != 0 || n > srv->max_body) {
+            if (cairn_parse_u64(cl, &n) != 0 || n > srv->max_body) {
                 char msg[128];
                 snprintf(msg, sizeof msg, "request body exceeds the limit of %zu bytes",
                          srv->max_body);
@@ -436,6 +450,38 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+size_t cairn_http_unescape(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* MHD's unescaper for the path and query keys and values. */
+static size_t unescape_cb(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return cairn_http_unescape(s);
+}
+
 /* MHD's own diagnostics (malformed requests, resource limits): to the app's sink, if any. */
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
@@ -462,7 +508,7 @@ int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
     unsigned threads = cfg->threads ? cfg->threads : CAIRN_HTTP_DEFAULT_THREADS;
     /* MHD splits the connection limit between the pool threads: each needs at least one. */
     if (max_body > CAIRN_HTTP_MAX_BODY_LIMIT || threads > 64 || max_conn > 100000 ||
-        max_conn < threads)
+        max_conn < threads || cfg->max_connections_per_ip > 100000)
         return CAIRN_EINVAL;
 
     struct sockaddr_in sa;
@@ -488,8 +534,10 @@ int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
         {MHD_OPTION_SOCK_ADDR, 0, &sa},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->max_connections_per_ip, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CAIRN_HTTP_CONN_MEMORY, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, srv},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_cb, NULL},
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };

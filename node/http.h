@@ -22,6 +22,10 @@
  * before they are read when Content-Length announces them; a chunked body that grows past the
  * limit closes the connection. Headers are bounded by MHD's per-connection memory pool
  * (CAIRN_HTTP_CONN_MEMORY); malformed HTTP is answered by MHD itself (400, 414, 431, ...).
+ * Connections are capped in total (max_connections; beyond it new ones wait in the accept
+ * backlog) and optionally per client IP (max_connections_per_ip; beyond it new ones are closed).
+ * The idle timeout is per connection; MHD has no whole-request deadline, so a client trickling
+ * bytes keeps its slot: the caps bound how many slots it can hold.
  */
 #ifndef CAIRN_NODE_HTTP_H
 #define CAIRN_NODE_HTTP_H
@@ -49,7 +53,9 @@ typedef struct cairn_http_response cairn_http_response;
 /*
  * One request as a handler sees it. Every pointer is owned by the server and valid only for the
  * duration of the handler call. Strings are NUL-terminated; body is not (body_len bytes; it is
- * NULL with body_len 0 when the request had no body).
+ * NULL with body_len 0 when the request had no body). Percent-escapes in the path and the query
+ * are decoded, except "%00" and malformed escapes, which stay literal; decoded strings can hold
+ * any other byte, so they are not necessarily UTF-8 (validate before putting them in JSON).
  */
 typedef struct cairn_http_request {
     const char *method;       /* "GET", "POST", ... as sent (case-sensitive) */
@@ -84,8 +90,10 @@ typedef struct cairn_http_config {
     unsigned max_connections; /* 0 = default; concurrent connections (split evenly between the
                                  threads; must be >= threads); beyond it new connections wait in
                                  the kernel's accept backlog */
-    unsigned timeout_s;       /* 0 = default; a connection idle this long is closed */
-    unsigned threads;         /* 0 = default; polling threads calling handlers */
+    unsigned max_connections_per_ip; /* 0 = no per-address limit; else concurrent connections
+                                        from one IP address, beyond which MHD closes new ones */
+    unsigned timeout_s;              /* 0 = default; a connection idle this long is closed */
+    unsigned threads;                /* 0 = default; polling threads calling handlers */
     /* Optional sink for libmicrohttpd's own diagnostics (malformed requests, connection limit
      * reached, ...), one line without newline per call. Called from server threads,
      * concurrently; must not call back into the server. NULL = discarded. */
@@ -110,6 +118,31 @@ uint16_t cairn_http_port(const cairn_http_server *srv);
 /* Stops accepting, closes every connection, joins the threads and frees srv. In-flight handler
  * calls finish first. Not callable from a handler. NULL is a no-op. */
 void cairn_http_stop(cairn_http_server *srv);
+
+/* ---- routing and decoding, as the server does them (pure; exposed for tests and fuzzing) ---- */
+
+typedef struct cairn_http_route_match {
+    size_t index;      /* the matched route */
+    const char *param; /* the {param} segment inside path, not NUL-terminated; NULL if none */
+    size_t param_len;
+    char allow[256]; /* on CAIRN_EHTTP_METHOD: the path's methods, e.g. "GET, PUT" */
+} cairn_http_route_match;
+
+/*
+ * Finds the route for method and (decoded) path in a table accepted by cairn_http_start.
+ * Returns 0 and fills m; CAIRN_EHTTP_METHOD when the path matches only with other methods
+ * (m->allow lists them); CAIRN_EHTTP_ROUTE when no pattern matches the path.
+ */
+CAIRN_MUST_CHECK int cairn_http_route_find(const cairn_http_route *routes, size_t n,
+                                           const char *method, const char *path,
+                                           cairn_http_route_match *m);
+
+/*
+ * Percent-decodes s in place and returns the new length. "%XX" with two hex digits becomes that
+ * byte, except "%00", which stays literal (a NUL would cut the string); malformed escapes stay
+ * literal. ('+' in a query is turned into a space by libmicrohttpd before this.)
+ */
+size_t cairn_http_unescape(char *s);
 
 /* ---- request helpers (call only from a handler, on the handler's thread) ---- */
 

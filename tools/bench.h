@@ -16,6 +16,9 @@ static inline double bench_now(void)
 }
 
 int bench_log(int argc, char **argv);
+int bench_ledger(int argc, char **argv);
+int bench_state(int argc, char **argv);
 int bench_sig(int argc, char **argv);
+int bench_consensus(int argc, char **argv);
 
 #endif

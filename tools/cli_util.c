@@ -8,16 +8,7 @@
 
 int cli_parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || strlen(s) > 20) return CAIRN_ENUMBER;
-    uint64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') return CAIRN_ENUMBER;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) return CAIRN_ENUMBER;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
+    return cairn_parse_u64(s, out);
 }
 
 int cli_parse_hash(const char *s, uint8_t out[CAIRN_HASH_LEN])

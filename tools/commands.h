@@ -7,5 +7,7 @@
 
 int cmd_log(int argc, char **argv);
 int cmd_sig(int argc, char **argv);
+/* key, org, device, firmware, attest, anchor, tx, checkpoint, provenance, verify. */
+int cmd_tx(const char *group, int argc, char **argv);
 
 #endif

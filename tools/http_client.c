@@ -9,6 +9,7 @@
 #include "tools/http_client.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -479,4 +480,21 @@ int cairn_http_post(const char *url, const char *content_type, const void *body,
 {
     return cairn_http_request_do("POST", url, content_type, body, len, timeout_ms, 0, status,
                                  resp_body, resp_len);
+}
+
+int cairn_http_error_body_parse(const uint8_t *body, size_t len, int *code, char *msg, size_t cap)
+{
+    json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *err = json_object_get(root, "error");
+    json_t *c = json_object_get(err, "code");
+    json_t *m = json_object_get(err, "message");
+    int e = CAIRN_EJSON;
+    if (json_is_integer(c) && json_is_string(m) && json_integer_value(c) < 0 &&
+        json_integer_value(c) >= -99999) {
+        *code = (int)json_integer_value(c);
+        if (cap) snprintf(msg, cap, "%s", json_string_value(m));
+        e = 0;
+    }
+    json_decref(root);
+    return e;
 }

@@ -70,4 +70,13 @@ CAIRN_MUST_CHECK int cairn_http_post(const char *url, const char *content_type, 
                                      size_t len, int timeout_ms, int *status, uint8_t **resp_body,
                                      size_t *resp_len);
 
+/*
+ * Reads a Cairn error body {"error": {"code": <negative int>, "name": ..., "message": ...}}
+ * (docs/http-api.md). Returns 0 with *code and the message copied into msg (truncated to cap,
+ * NUL-terminated); CAIRN_EJSON when body is not such an object (e.g. libmicrohttpd's HTML for
+ * malformed requests) — then report the HTTP status instead.
+ */
+CAIRN_MUST_CHECK int cairn_http_error_body_parse(const uint8_t *body, size_t len, int *code,
+                                                 char *msg, size_t cap);
+
 #endif

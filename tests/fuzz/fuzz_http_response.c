@@ -15,13 +15,29 @@ static int known(int e)
            e == CAIRN_EHTTP_RESPONSE_TOO_BIG || e == CAIRN_ENOMEM;
 }
 
+/* The first byte picks a prefix, so short runs reach the header and body parsers quickly. */
+static const char *const prefixes[] = {
+    "",
+    "HTTP/1.1 200 OK\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: ",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n",
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const size_t max_body = 1024;
+    if (size == 0) return 0;
+    const char *prefix = prefixes[data[0] % (sizeof prefixes / sizeof prefixes[0])];
+    size_t pl = strlen(prefix);
+    data++;
+    size--;
     /* Exact-size copy so ASan catches any read past the end. */
-    uint8_t *buf = malloc(size ? size : 1);
+    uint8_t *buf = malloc(pl + size ? pl + size : 1);
     if (!buf) return 0;
-    if (size) memcpy(buf, data, size);
+    memcpy(buf, prefix, pl);
+    if (size) memcpy(buf + pl, data, size);
+    size += pl;
     int s1 = 0, s2 = 0;
     uint8_t *b1 = NULL, *b2 = NULL;
     size_t n1 = 0, n2 = 0;

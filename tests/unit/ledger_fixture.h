@@ -145,4 +145,97 @@ static inline int32_t lfx_submit(lfx *f, const Cairn__V1__TxBody *body, const ca
     return r;
 }
 
+typedef struct lfx_world {
+    lfx *f;
+    cairn_keypair dev;
+    uint8_t device_id[32], release_id[32], digest[32];
+} lfx_world;
+
+static inline void lfx_world_submit(lfx_world *w, Cairn__V1__TxBody *b, const cairn_keypair *kp)
+{
+    if (lfx_submit(w->f, b, kp, NULL) != 0) abort();
+}
+
+/* A chain for provenance tests: registers a device, publishes its firmware, attests (trusted) and anchors `digest`. */
+static inline void lfx_world_build(lfx_world *w, int with_attestation)
+{
+    lfx *f = w->f = lfx_open(1);
+    uint8_t seed[32], nonce[8], pop[64], commit[32], img[32];
+    lfx_seed(seed, 0x51);
+    if ((cairn_keypair_from_seed(&w->dev, f->sig, CAIRN_SIG_ED25519, seed)) != 0) abort();
+    memset(commit, 0x33, 32);
+    cairn_device_id(w->device_id, f->g->chain_id, f->acme_id, commit);
+    if ((cairn_pop_sign(f->g->chain_id, f->acme_id, &w->dev, pop)) != 0) abort();
+    Cairn__V1__TxBody b;
+    lfx_body(f, &b, nonce);
+    Cairn__V1__DeviceRegister r = CAIRN__V1__DEVICE_REGISTER__INIT;
+    Cairn__V1__PublicKey pk = CAIRN__V1__PUBLIC_KEY__INIT;
+    Cairn__V1__ExternalIdCommitment id = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT, *ids[1] = {&id};
+    pk.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
+    pk.key = (ProtobufCBinaryData){32, w->dev.pub};
+    id.scheme = CAIRN__V1__ID_SCHEME__ID_SCHEME_UEID;
+    id.commitment = (ProtobufCBinaryData){32, commit};
+    r.owner_org = (ProtobufCBinaryData){32, f->acme_id};
+    r.device_key = &pk;
+    r.pop_signature = (ProtobufCBinaryData){64, pop};
+    r.n_identifiers = 1;
+    r.identifiers = ids;
+    r.device_class = "meter";
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DEVICE_REGISTER;
+    b.device_register = &r;
+    lfx_world_submit(w, &b, &f->acme);
+
+    memset(img, 0x77, 32);
+    Cairn__V1__Digest d = CAIRN__V1__DIGEST__INIT, *ms[1] = {&d};
+    d.alg = CAIRN__V1__DIGEST__ALG__ALG_SHA256;
+    d.value = (ProtobufCBinaryData){32, img};
+    Cairn__V1__FirmwarePublish fw = CAIRN__V1__FIRMWARE_PUBLISH__INIT;
+    fw.vendor_org = (ProtobufCBinaryData){32, f->acme_id};
+    fw.device_class = "meter";
+    fw.version = "2.1.0";
+    fw.security_version = 3;
+    fw.image_digest = &d;
+    lfx_body(f, &b, nonce);
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_FIRMWARE_PUBLISH;
+    b.firmware_publish = &fw;
+    lfx_world_submit(w, &b, &f->acme);
+    cairn_str c, v;
+    if ((cairn_str_set(&c, "meter", 5)) != 0) abort();
+    if ((cairn_str_set(&v, "2.1.0", 5)) != 0) abort();
+    cairn_release_id(w->release_id, f->acme_id, &c, &v);
+
+    if (with_attestation) {
+        cairn_txn *t;
+        cairn_header h;
+        uint8_t fresh[32];
+        if ((cairn_store_read_begin(f->s, &t)) != 0) abort();
+        if ((cairn_chain_head(t, &h, fresh)) != 0) abort();
+        cairn_txn_abort(t);
+        Cairn__V1__Attestation at = CAIRN__V1__ATTESTATION__INIT;
+        at.device_id = (ProtobufCBinaryData){32, w->device_id};
+        at.n_measurements = 1;
+        at.measurements = ms;
+        at.freshness_block = (ProtobufCBinaryData){32, fresh};
+        lfx_body(f, &b, nonce);
+        b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_ATTESTATION;
+        b.attestation = &at;
+        lfx_world_submit(w, &b, &w->dev);
+    }
+    memset(w->digest, 0xDA, 32);
+    Cairn__V1__Digest dd = CAIRN__V1__DIGEST__INIT;
+    dd.alg = CAIRN__V1__DIGEST__ALG__ALG_SHA256;
+    dd.value = (ProtobufCBinaryData){32, w->digest};
+    Cairn__V1__DataAnchor an = CAIRN__V1__DATA_ANCHOR__INIT;
+    an.device_id = (ProtobufCBinaryData){32, w->device_id};
+    an.stream_id = (ProtobufCBinaryData){3, (uint8_t *)"kwh"};
+    an.sequence = 1;
+    an.data_digest = &dd;
+    an.time_start_ms = 100;
+    an.time_end_ms = 200;
+    lfx_body(f, &b, nonce);
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DATA_ANCHOR;
+    b.data_anchor = &an;
+    lfx_world_submit(w, &b, &w->dev);
+}
+
 #endif

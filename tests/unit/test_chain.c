@@ -392,6 +392,71 @@ static void test_every_key_algorithm(void **state)
     lfx_close(f);
 }
 
+/* Registration refuses keys an honest device never has: small order, non-canonical. */
+static void test_weak_device_keys_refused(void **state)
+{
+    (void)state;
+    lfx *f = lfx_open(1);
+    static const uint8_t identity[32] = {1};     /* the neutral point: small order */
+    uint8_t noncanonical[32];                     /* y = p + 1 (>= p): non-canonical encoding */
+    memset(noncanonical, 0xff, 32);
+    noncanonical[0] = 0xee;
+    noncanonical[31] = 0x7f;
+    const uint8_t *keys[2] = {identity, noncanonical};
+    for (int i = 0; i < 2; i++) {
+        uint8_t nonce[8], pop[64] = {0}, commit[32];
+        memset(commit, 0x40 + i, 32);
+        Cairn__V1__TxBody b;
+        lfx_body(f, &b, nonce);
+        Cairn__V1__DeviceRegister r = CAIRN__V1__DEVICE_REGISTER__INIT;
+        Cairn__V1__PublicKey pk = CAIRN__V1__PUBLIC_KEY__INIT;
+        Cairn__V1__ExternalIdCommitment id = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT, *ids[1] = {&id};
+        pk.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
+        pk.key = (ProtobufCBinaryData){32, (uint8_t *)keys[i]};
+        id.scheme = CAIRN__V1__ID_SCHEME__ID_SCHEME_OID;
+        id.commitment = (ProtobufCBinaryData){32, commit};
+        r.owner_org = (ProtobufCBinaryData){32, f->acme_id};
+        r.device_key = &pk;
+        r.pop_signature = (ProtobufCBinaryData){64, pop};
+        r.n_identifiers = 1;
+        r.identifiers = ids;
+        r.device_class = "x";
+        b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DEVICE_REGISTER;
+        b.device_register = &r;
+        int32_t res = lfx_submit(f, &b, &f->acme, NULL);
+        printf("# weak key %d: %s\n", i, cairn_err_name(res));
+        assert_int_equal(res, CAIRN_ESIG_WEAK_KEY);
+    }
+    /* A good key with a proof of possession by another key: EPOP. */
+    dev d, other;
+    uint8_t seed[32], nonce[8], pop[64], commit[32];
+    lfx_seed(seed, 0x71);
+    assert_int_equal(cairn_keypair_from_seed(&d.kp, f->sig, CAIRN_SIG_ED25519, seed), 0);
+    lfx_seed(seed, 0x72);
+    assert_int_equal(cairn_keypair_from_seed(&other.kp, f->sig, CAIRN_SIG_ED25519, seed), 0);
+    assert_int_equal(cairn_pop_sign(f->g->chain_id, f->acme_id, &other.kp, pop), 0);
+    memset(commit, 0x55, 32);
+    Cairn__V1__TxBody b;
+    lfx_body(f, &b, nonce);
+    Cairn__V1__DeviceRegister r = CAIRN__V1__DEVICE_REGISTER__INIT;
+    Cairn__V1__PublicKey pk = CAIRN__V1__PUBLIC_KEY__INIT;
+    Cairn__V1__ExternalIdCommitment id = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT, *ids[1] = {&id};
+    pk.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
+    pk.key = (ProtobufCBinaryData){32, d.kp.pub};
+    id.scheme = CAIRN__V1__ID_SCHEME__ID_SCHEME_OID;
+    id.commitment = (ProtobufCBinaryData){32, commit};
+    r.owner_org = (ProtobufCBinaryData){32, f->acme_id};
+    r.device_key = &pk;
+    r.pop_signature = (ProtobufCBinaryData){64, pop};
+    r.n_identifiers = 1;
+    r.identifiers = ids;
+    r.device_class = "x";
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DEVICE_REGISTER;
+    b.device_register = &r;
+    assert_int_equal(lfx_submit(f, &b, &f->acme, NULL), CAIRN_EPOP);
+    lfx_close(f);
+}
+
 static void test_bad_transactions_change_nothing(void **state)
 {
     (void)state;
@@ -597,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_device_lifecycle),
         cmocka_unit_test(test_anchors_and_replay),
         cmocka_unit_test(test_every_key_algorithm),
+        cmocka_unit_test(test_weak_device_keys_refused),
         cmocka_unit_test(test_bad_transactions_change_nothing),
         cmocka_unit_test(test_transfer_and_governance),
     };

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "node/config.h"
+#include "node/http.h"
 #include "test_util.h"
 
 static const char default_json[] = "{\n"
@@ -21,6 +22,7 @@ static const char default_json[] = "{\n"
                                    "    \"listen\": \"127.0.0.1:7750\",\n"
                                    "    \"max_body_bytes\": 65536,\n"
                                    "    \"max_connections\": 64,\n"
+                                   "    \"max_connections_per_ip\": 0,\n"
                                    "    \"timeout_s\": 10,\n"
                                    "    \"threads\": 2\n"
                                    "  },\n"
@@ -44,6 +46,7 @@ static void assert_config_equal(const cairn_config *a, const cairn_config *b)
     assert_int_equal(a->api_listen.port, b->api_listen.port);
     assert_int_equal(a->api_max_body_bytes, b->api_max_body_bytes);
     assert_int_equal(a->api_max_connections, b->api_max_connections);
+    assert_int_equal(a->api_max_connections_per_ip, b->api_max_connections_per_ip);
     assert_int_equal(a->api_timeout_s, b->api_timeout_s);
     assert_int_equal(a->api_threads, b->api_threads);
     assert_string_equal(a->data_dir, b->data_dir);
@@ -78,6 +81,7 @@ static void test_defaults(void **state)
     assert_int_equal(d.api_listen.port, 7750);
     assert_int_equal(d.api_max_body_bytes, 65536);
     assert_int_equal(d.api_max_connections, 64);
+    assert_int_equal(d.api_max_connections_per_ip, 0);
     assert_int_equal(d.api_timeout_s, 10);
     assert_int_equal(d.api_threads, 2);
     assert_string_equal(d.data_dir, "data");
@@ -109,7 +113,8 @@ static void test_full_valid(void **state)
 {
     (void)state;
     const char *json = "{\"api\": {\"listen\": \"0.0.0.0:0\", \"max_body_bytes\": 1024,"
-                       " \"max_connections\": 10000, \"timeout_s\": 3600, \"threads\": 64},"
+                       " \"max_connections\": 10000, \"max_connections_per_ip\": 10000,"
+                       " \"timeout_s\": 3600, \"threads\": 64},"
                        " \"data_dir\": \"/var/lib/cairn\", \"genesis\": \"g/genesis.json\","
                        " \"validator_key\": \"keys/v.key\","
                        " \"block\": {\"interval_ms\": 10, \"max_txs\": 100000},"
@@ -122,6 +127,7 @@ static void test_full_valid(void **state)
     assert_int_equal(c.api_listen.port, 0);
     assert_int_equal(c.api_max_body_bytes, 1024);
     assert_int_equal(c.api_max_connections, 10000);
+    assert_int_equal(c.api_max_connections_per_ip, 10000);
     assert_int_equal(c.api_timeout_s, 3600);
     assert_int_equal(c.api_threads, 64);
     assert_string_equal(c.data_dir, "/var/lib/cairn");
@@ -151,6 +157,27 @@ static void test_full_valid(void **state)
         assert_int_equal(c.log_level, i);
         assert_string_equal(cairn_log_level_name(c.log_level), levels[i]);
     }
+}
+
+static void test_http_settings(void **state)
+{
+    (void)state;
+    cairn_config c;
+    parse_ok("{\"api\": {\"listen\": \"10.1.2.3:8080\", \"max_body_bytes\": 2048, "
+             "\"max_connections\": 9,"
+             " \"max_connections_per_ip\": 3, \"timeout_s\": 7, \"threads\": 4}}",
+             &c);
+    cairn_http_config h;
+    cairn_config_http(&c, &h);
+    assert_string_equal(h.bind_addr, "10.1.2.3");
+    assert_ptr_equal(h.bind_addr, c.api_listen.host);
+    assert_int_equal(h.port, 8080);
+    assert_int_equal(h.max_body_bytes, 2048);
+    assert_int_equal(h.max_connections, 9);
+    assert_int_equal(h.max_connections_per_ip, 3);
+    assert_int_equal(h.timeout_s, 7);
+    assert_int_equal(h.threads, 4);
+    assert_null(h.log);
 }
 
 static void expect_err(const char *json, int code, const char *msg)
@@ -216,6 +243,8 @@ static void test_invalid(void **state)
                "api.max_body_bytes: must be an integer in 1024..16777216");
     expect_err("{\"api\": {\"max_connections\": 0}}", C,
                "api.max_connections: must be an integer in 1..10000");
+    expect_err("{\"api\": {\"max_connections_per_ip\": 10001}}", C,
+               "api.max_connections_per_ip: must be an integer in 0..10000");
     expect_err("{\"api\": {\"timeout_s\": -1}}", C, "api.timeout_s: must be an integer in 1..3600");
     expect_err("{\"api\": {\"threads\": 65}}", C, "api.threads: must be an integer in 1..64");
     expect_err("{\"api\": {\"threads\": 8, \"max_connections\": 7}}", C,
@@ -367,9 +396,8 @@ static void test_load_and_write(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_full_valid),
-        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_full_valid),
+        cmocka_unit_test(test_invalid),        cmocka_unit_test(test_http_settings),
         cmocka_unit_test(test_load_and_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

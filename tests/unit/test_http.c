@@ -103,6 +103,12 @@ static int h_put_item(void *app, const cairn_http_request *req, cairn_http_respo
     return cairn_http_respond(resp, 204, "text/plain", NULL, 0);
 }
 
+static int h_quote(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    (void)app;
+    return cairn_http_errorf(resp, 400, CAIRN_EINVAL, "bad '%s'", req->param);
+}
+
 static const cairn_http_route routes[] = {
     {"GET", "/healthz", h_health},
     {"GET", "/v1/items/{id}", h_item},
@@ -112,6 +118,7 @@ static const cairn_http_route routes[] = {
     {"POST", "/v1/echo", h_echo},
     {"GET", "/v1/fail", h_fail},
     {"GET", "/v1/silent", h_silent},
+    {"GET", "/v1/quote/{x}", h_quote},
 };
 
 typedef struct fixture {
@@ -279,6 +286,19 @@ static void test_path_params(void **state)
     /* Percent-decoding happens before routing: %2F becomes '/', so two segments. */
     expect_get(f, "/v1/items/1%2F2", 404, nf);
     expect_get(f, "/v1/items/%34%32", 200, "{\"id\":42,\"path\":\"/v1/items/42\"}");
+    /* Error messages quoting request bytes stay valid JSON. */
+    expect_get(f, "/v1/quote/%C3%A9", 400,
+               "{\"error\":{\"code\":-1,\"name\":\"EINVAL\",\"message\":\"bad '\xc3\xa9'\"}}");
+    expect_get(f, "/v1/quote/a%FFb", 400,
+               "{\"error\":{\"code\":-1,\"name\":\"EINVAL\",\"message\":\"bad 'a?b'\"}}");
+    /* "%00" is not decoded (it would cut the string): no route, no number. */
+    expect_get(f, "/healthz%00junk", 404, nf);
+    expect_get(f, "/v1/items/4%002", 400,
+               "{\"error\":{\"code\":-105,\"name\":\"ENUMBER\",\"message\":\"path parameter 'id' "
+               "must be a decimal integer below 2^64\"}}");
+    expect_get(f, "/v1/items/%FF", 400,
+               "{\"error\":{\"code\":-105,\"name\":\"ENUMBER\",\"message\":\"path parameter 'id' "
+               "must be a decimal integer below 2^64\"}}");
 }
 
 static void test_query(void **state)
@@ -302,7 +322,10 @@ static void test_query(void **state)
                          "/v1/sum?a=18446744073709551616&b=2",
                          "/v1/sum?a=%201&b=2",
                          "/v1/sum?a=1.0&b=2",
-                         "/v1/sum?a=99999999999999999999999&b=2"};
+                         "/v1/sum?a=99999999999999999999999&b=2",
+                         "/v1/sum?a=1%00&b=2",
+                         "/v1/sum?a=1+&b=2",
+                         "/v1/sum?a=%FF&b=2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_get(f, bad[i], 400, bad_a);
     const char *bad_c = "{\"error\":{\"code\":-705,\"name\":\"EHTTP_QUERY\",\"message\":\"query "
                         "parameter 'c' must be a decimal integer below 2^64\"}}";
@@ -556,6 +579,39 @@ static void test_connection_limit(void **state)
     teardown((void **)&f);
 }
 
+static void test_per_ip_limit(void **state)
+{
+    (void)state;
+    cairn_http_config cfg = {.port = 0, .max_connections_per_ip = 1};
+    fixture *f = start(&cfg);
+    int idle = raw_connect(f->port);
+    const char half[] = "GET /healthz HTTP/1.1\r\n";
+    assert_true(send(idle, half, sizeof half - 1, MSG_NOSIGNAL) > 0);
+    usleep(50 * 1000);
+    /* A second connection from 127.0.0.1 is accepted and closed at once. */
+    char url[128];
+    snprintf(url, sizeof url, "%s/healthz", f->base);
+    int status;
+    uint8_t *body;
+    size_t len;
+    int err = cairn_http_get(url, 2000, &status, &body, &len);
+    if (!(err == CAIRN_EHTTP_RESPONSE || err == CAIRN_EIO))
+        fail_msg("over the per-IP limit: %s status %d", cairn_err_name(err), status);
+    close(idle);
+    int ok = 0;
+    for (int i = 0; i < 50 && !ok; i++) {
+        err = cairn_http_get(url, 2000, &status, &body, &len);
+        if (err == 0) {
+            ok = status == 200;
+            free(body);
+        } else {
+            usleep(20 * 1000);
+        }
+    }
+    assert_true(ok);
+    teardown((void **)&f);
+}
+
 static void count_log(void *ctx, const char *msg)
 {
     atomic_int *n = ctx;
@@ -625,6 +681,50 @@ static void test_start_validation(void **state)
     assert_int_equal(cairn_http_start(&s, &taken, routes, 1, NULL), CAIRN_EIO);
     assert_null(s);
     cairn_http_stop(NULL);
+}
+
+static void test_route_find_and_unescape(void **state)
+{
+    (void)state;
+    const size_t n = sizeof routes / sizeof routes[0];
+    cairn_http_route_match m;
+    assert_int_equal(cairn_http_route_find(routes, n, "GET", "/v1/items/77", &m), 0);
+    assert_int_equal(m.index, 1);
+    assert_int_equal(m.param_len, 2);
+    assert_memory_equal(m.param, "77", 2);
+    assert_int_equal(cairn_http_route_find(routes, n, "PUT", "/v1/items/77", &m), 0);
+    assert_int_equal(m.index, 2);
+    assert_int_equal(cairn_http_route_find(routes, n, "GET", "/healthz", &m), 0);
+    assert_int_equal(m.index, 0);
+    assert_null(m.param);
+    assert_int_equal(cairn_http_route_find(routes, n, "POST", "/v1/items/77", &m),
+                     CAIRN_EHTTP_METHOD);
+    assert_string_equal(m.allow, "GET, PUT");
+    assert_int_equal(cairn_http_route_find(routes, n, "get", "/healthz", &m), CAIRN_EHTTP_METHOD);
+    assert_string_equal(m.allow, "GET");
+    assert_int_equal(cairn_http_route_find(routes, n, "GET", "/v1/items/", &m), CAIRN_EHTTP_ROUTE);
+    assert_int_equal(cairn_http_route_find(routes, 0, "GET", "/healthz", &m), CAIRN_EHTTP_ROUTE);
+
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"/a%20b", "/a b"},
+        {"%41%62", "Ab"},
+        {"%00", "%00"},
+        {"a%0", "a%0"},
+        {"%zz%4", "%zz%4"},
+        {"%%41", "%A"},
+        {"%e2%82%ac", "\xe2\x82\xac"},
+        {"%2F%2f", "//"},
+        {"", ""},
+        {"100%", "100%"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        strcpy(buf, cases[i].in);
+        assert_int_equal(cairn_http_unescape(buf), strlen(cases[i].out));
+        assert_string_equal(buf, cases[i].out);
+    }
 }
 
 /* ---- client ---- */
@@ -709,6 +809,34 @@ static void test_client_errors(void **state)
     assert_int_equal(cairn_http_request_do("POST", "http://127.0.0.1/", "a\r\nb: c", "x", 1, 100, 0,
                                            &status, &body, &len),
                      CAIRN_EINVAL);
+}
+
+static void test_error_body_parse(void **state)
+{
+    fixture *f = *state;
+    char *b;
+    assert_int_equal(get(f, "/v1/sum?a=x&b=1", &b), 400);
+    int code = 0;
+    char msg[16];
+    assert_int_equal(cairn_http_error_body_parse((uint8_t *)b, strlen(b), &code, msg, sizeof msg),
+                     0);
+    assert_int_equal(code, CAIRN_EHTTP_QUERY);
+    assert_string_equal(msg, "query parameter");
+    free(b);
+    static const char *const not_errors[] = {
+        "",
+        "{}",
+        "[]",
+        "<html></html>",
+        "{\"error\": 1}",
+        "{\"error\": {\"code\": 5, \"message\": \"x\"}}",
+        "{\"error\": {\"code\": -1}}",
+        "{\"error\": {\"code\": \"-1\", \"message\": \"x\"}}",
+    };
+    for (size_t i = 0; i < sizeof not_errors / sizeof not_errors[0]; i++)
+        assert_int_equal(cairn_http_error_body_parse((const uint8_t *)not_errors[i],
+                                                     strlen(not_errors[i]), &code, msg, sizeof msg),
+                         CAIRN_EJSON);
 }
 
 static void test_client_response_cap(void **state)
@@ -825,10 +953,13 @@ int main(void)
         cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_concurrent_pool),
         cmocka_unit_test(test_log_sink),
+        cmocka_unit_test(test_per_ip_limit),
         cmocka_unit_test_setup_teardown(test_start_validation, setup, teardown),
+        cmocka_unit_test(test_route_find_and_unescape),
         cmocka_unit_test(test_client_url),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test_setup_teardown(test_client_response_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_body_parse, setup, teardown),
         cmocka_unit_test(test_response_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -617,6 +617,96 @@ static void test_bad_requests(void **state)
     free(big);
 }
 
+typedef struct apply_arg {
+    uint64_t version;
+    const cairn_smt_update *u;
+    size_t n;
+    uint8_t root[32];
+    int calls;
+} apply_arg;
+
+static int apply_fn(cairn_txn *t, void *arg)
+{
+    apply_arg *a = arg;
+    a->calls++;
+    return cairn_smt_apply(t, a->version, a->u, a->n, a->root);
+}
+
+/* A full map makes cairn_store_write grow the map and run the batch again: same result. */
+static void test_map_full_retry(void **state)
+{
+    fixture *f = *state;
+    test_rng r = test_rng_seeded("test_map_full_retry");
+    enum { N = 64 };
+    cairn_smt_update u[N];
+    memset(u, 0, sizeof u);
+    model *m = calloc(1, sizeof *m);
+    for (int i = 0; i < POOL; i++) m->len[i] = -1;
+    for (int i = 0; i < N; i++) {
+        random_key(&r, m->key[i]);
+        memcpy(u[i].key, m->key[i], 32);
+        m->val[i][0] = (uint8_t)i;
+        m->len[i] = 1;
+        u[i].value = m->val[i];
+        u[i].len = 1;
+    }
+    apply_arg a = {.version = 1, .u = u, .n = N};
+    cairn_store_inject_fault(f->s, CAIRN_ESTORE_MAP_FULL);
+    assert_int_equal(cairn_store_write(f->s, apply_fn, &a), 0);
+    assert_int_equal(a.calls, 2);
+    uint8_t expect[32];
+    model_root(m, expect);
+    assert_memory_equal(a.root, expect, 32);
+    cairn_txn *t;
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    for (int i = 0; i < N; i += 5) check_proof(t, 1, m->key[i], m->val[i], 1);
+    cairn_txn_abort(t);
+    free(m);
+}
+
+/* Stored state that breaks the tree's invariants is reported, never guessed around. */
+static void test_corruption(void **state)
+{
+    fixture *f = *state;
+    cairn_smt_update u[3];
+    memset(u, 0, sizeof u);
+    for (int i = 0; i < 3; i++) {
+        u[i].key[0] = (uint8_t)(i << 4); /* three slots of the root node */
+        u[i].value = (const uint8_t *)"v";
+        u[i].len = 1;
+    }
+    uint8_t root[32];
+    assert_int_equal(apply_commit(f->s, 1, u, 3, root), 0);
+    assert_int_equal(apply_commit(f->s, 2, u, 1, root), 0);
+    /* Version 1's value record of key 1 goes missing; version 2's root node is truncated. */
+    cairn_txn *t;
+    assert_int_equal(cairn_store_write_begin(f->s, &t), 0);
+    uint8_t vk[40];
+    memset(vk, 0, sizeof vk);
+    vk[7] = 1;
+    memcpy(vk + 8, u[1].key, 32);
+    assert_int_equal(cairn_txn_del(t, CAIRN_TABLE_STATE_VALUES, vk, sizeof vk), 0);
+    uint8_t nk[9] = {0, 0, 0, 0, 0, 0, 0, 2, 0};
+    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_NODES, nk, sizeof nk, "\xff\xff\0", 3, 0),
+                     0);
+    assert_int_equal(cairn_txn_commit(t), 0);
+
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    const uint8_t *v;
+    size_t len;
+    uint8_t proof[CAIRN_SMT_MAX_PROOF];
+    size_t plen;
+    assert_int_equal(cairn_smt_get(t, 1, u[0].key, &v, &len), 0);
+    assert_int_equal(cairn_smt_get(t, 1, u[1].key, &v, &len), CAIRN_ESTORE_CORRUPT);
+    assert_int_equal(cairn_smt_prove(t, 1, u[1].key, proof, sizeof proof, &plen, &v, &len),
+                     CAIRN_ESTORE_CORRUPT);
+    assert_int_equal(cairn_smt_get(t, 2, u[0].key, &v, &len), CAIRN_ESTORE_CORRUPT);
+    assert_int_equal(cairn_smt_prove(t, 2, u[0].key, proof, sizeof proof, &plen, NULL, NULL),
+                     CAIRN_ESTORE_CORRUPT);
+    cairn_txn_abort(t);
+    assert_int_equal(apply_commit(f->s, 3, u, 1, root), CAIRN_ESTORE_CORRUPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +717,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampering, fx_setup, fx_teardown),
         cmocka_unit_test(test_proof_format),
         cmocka_unit_test_setup_teardown(test_bad_requests, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_map_full_retry, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_corruption, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,702 @@
+#include "node/node.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <sodium.h>
+#include <uv.h>
+
+#include "ledger/bundle.h"
+#include "ledger/chain.h"
+#include "ledger/hex.h"
+#include "ledger/keys.h"
+#include "ledger/smt.h"
+#include "node/http.h"
+#include "node/mempool.h"
+
+#define MEMPOOL_MAX_TXS 100000u
+#define MEMPOOL_MAX_BYTES ((size_t)256 << 20)
+#define CLIENT_TIMEOUT_MS 10000
+
+struct cairn_node {
+    cairn_config cfg;
+    cairn_store *store;
+    cairn_sig_ctx *sig;
+    cairn_chain *chain;
+    cairn_genesis *g;
+    cairn_keypair validator;
+    uint32_t validator_index;
+    uint8_t validator_id[32];
+    cairn_mempool *mp;
+    cairn_http_server *http;
+    uv_loop_t loop;
+    uv_timer_t timer;
+    uv_signal_t sigint, sigterm;
+    uv_async_t wake;
+    int fatal;
+    atomic_ullong blocks, txs_committed, txs_rejected, submitted, admission_rejected;
+};
+
+/* ---- logging: one structured line per event ---- */
+
+static void nlog(const cairn_node *n, cairn_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void nlog(const cairn_node *n, cairn_log_level lvl, const char *fmt, ...)
+{
+    if (lvl > n->cfg.log_level) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "ts=%lld.%03ld level=%s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
+            cairn_log_level_name(lvl), msg);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- block production (event loop thread) ---- */
+
+/* Makes one block from up to max pending transactions. Returns 0 or a fatal error. */
+static int produce_block(cairn_node *n)
+{
+    cairn_mempool_batch b;
+    int err = cairn_mempool_take(n->mp, n->cfg.block_max_txs, &b);
+    if (err || b.n == 0) {
+        if (!err) cairn_mempool_done(n->mp, &b);
+        return err;
+    }
+    int32_t *results = calloc(b.n, sizeof *results);
+    int *sig_ok = calloc(b.n, sizeof *sig_ok); /* verified at admission */
+    cairn_txn *t = NULL;
+    cairn_block_out out;
+    if (!results || !sig_ok) {
+        err = CAIRN_ENOMEM;
+        goto done;
+    }
+    if ((err = cairn_store_write_begin(n->store, &t))) goto done;
+    cairn_header head;
+    if ((err = cairn_chain_head(t, &head, NULL))) goto done;
+    uint64_t ts = now_ms();
+    if (ts < head.time_ms) ts = head.time_ms; /* block time never goes back */
+    if ((err = cairn_chain_apply_block(n->chain, t, ts, n->validator_id, b.txs, b.n, sig_ok, &out,
+                                       results)))
+        goto done;
+    /* The single validator's commit signature certifies the block (> 2/3 of the power). */
+    cairn_certificate cert = {.height = out.header.height, .n = 1};
+    memcpy(cert.block_hash, out.hash, 32);
+    cert.sigs[0].validator = n->validator_index;
+    if ((err = cairn_commit_sign(n->g->chain_id, out.header.height, out.hash, n->validator.seed,
+                                 cert.sigs[0].sig)) ||
+        (err = cairn_chain_put_certificate(t, &cert)))
+        goto done;
+    err = cairn_txn_commit(t);
+    t = NULL;
+    if (err) goto done;
+    size_t ok = 0;
+    for (size_t i = 0; i < b.n; i++) ok += results[i] == 0;
+    atomic_fetch_add(&n->blocks, 1);
+    atomic_fetch_add(&n->txs_committed, ok);
+    atomic_fetch_add(&n->txs_rejected, b.n - ok);
+    nlog(n, CAIRN_LOG_INFO, "msg=\"block committed\" height=%llu txs=%zu applied=%zu log_size=%llu",
+         (unsigned long long)out.header.height, b.n, ok, (unsigned long long)out.header.log_size);
+done:
+    cairn_txn_abort(t);
+    free(results);
+    free(sig_ok);
+    cairn_mempool_done(n->mp, &b);
+    return err;
+}
+
+static void halt(cairn_node *n, int err)
+{
+    nlog(n, CAIRN_LOG_ERROR, "msg=\"halting: cannot apply blocks\" error=%s reason=\"%s\"",
+         cairn_err_name(err), cairn_strerror(err));
+    n->fatal = err;
+    uv_stop(&n->loop);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    cairn_node *n = t->data;
+    int err = produce_block(n);
+    if (err) halt(n, err);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    cairn_node *n = a->data;
+    while (cairn_mempool_size(n->mp) >= n->cfg.block_max_txs) {
+        int err = produce_block(n);
+        if (err) {
+            halt(n, err);
+            return;
+        }
+    }
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    cairn_node *n = s->data;
+    nlog(n, CAIRN_LOG_INFO, "msg=\"shutting down\" signal=%d", signum);
+    uv_stop(&n->loop);
+}
+
+/* ---- API ---- */
+
+static json_t *hex_json(const uint8_t *p, size_t len)
+{
+    char *h = malloc(2 * len + 1);
+    if (!h) return NULL;
+    cairn_hex_encode(h, p, len);
+    json_t *s = json_string(h);
+    free(h);
+    return s;
+}
+
+static json_t *hashes_json(const uint8_t (*h)[32], size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) json_array_append_new(a, hex_json(h[i], 32));
+    return a;
+}
+
+/* Status for an error from the ledger: storage trouble is the server's, the rest the client's. */
+static unsigned status_for(int err)
+{
+    switch (err) {
+    case CAIRN_ENOENT:
+    case CAIRN_ELOG_INDEX:
+        return 404;
+    case CAIRN_EREPLAY:
+        return 409;
+    case CAIRN_EMEMPOOL_FULL:
+    case CAIRN_ESTORE_HALTED:
+    case CAIRN_ESTORE_READERS:
+        return 503;
+    case CAIRN_ENOMEM:
+    case CAIRN_EIO:
+    case CAIRN_ESTORE_CORRUPT:
+    case CAIRN_ESTORE_LMDB:
+    case CAIRN_EINTERNAL:
+        return 500;
+    default:
+        return 400;
+    }
+}
+
+static int fail(cairn_http_response *resp, int err, const char *what)
+{
+    return cairn_http_error(resp, status_for(err), err, what);
+}
+
+static int read_begin(cairn_node *n, cairn_http_response *resp, cairn_txn **t)
+{
+    int err = cairn_store_read_begin(n->store, t);
+    if (err) fail(resp, err, NULL);
+    return err;
+}
+
+static int h_submit(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    int err = cairn_http_require_content_type(req, resp, "application/x-protobuf");
+    if (err) return err;
+    cairn_txn *t;
+    if ((err = read_begin(n, resp, &t))) return err;
+    uint8_t hash[32];
+    atomic_fetch_add(&n->submitted, 1);
+    err = cairn_chain_admit(n->chain, t, req->body, req->body_len, hash);
+    cairn_txn_abort(t);
+    if (!err) {
+        err = cairn_mempool_add(n->mp, hash, req->body, req->body_len);
+        if (err == CAIRN_EEXIST) err = 0; /* already pending: same answer */
+    }
+    if (err) {
+        atomic_fetch_add(&n->admission_rejected, 1);
+        return fail(resp, err, NULL);
+    }
+    if (cairn_mempool_size(n->mp) >= n->cfg.block_max_txs) uv_async_send(&n->wake);
+    return cairn_http_json(resp, 202, json_pack("{s:o}", "tx_hash", hex_json(hash, 32)));
+}
+
+static int h_tx(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    uint8_t hash[32];
+    int err = cairn_http_param_hex(req, resp, hash, 32);
+    if (err) return err;
+    cairn_txn *t;
+    if ((err = read_begin(n, resp, &t))) return err;
+    cairn_tx_status st;
+    err = cairn_chain_tx_status(t, hash, &st);
+    cairn_txn_abort(t);
+    if (err == CAIRN_ENOENT) {
+        if (cairn_mempool_pending(n->mp, hash))
+            return cairn_http_json(resp, 200, json_pack("{s:o,s:s}", "tx_hash", hex_json(hash, 32),
+                                                        "status", "pending"));
+        return fail(resp, err, "unknown transaction");
+    }
+    if (err) return fail(resp, err, NULL);
+    return cairn_http_json(resp, 200,
+                           json_pack("{s:o,s:s,s:I,s:I,s:i,s:s}", "tx_hash", hex_json(hash, 32),
+                                     "status", st.result == 0 ? "committed" : "rejected", "height",
+                                     (json_int_t)st.height, "log_index", (json_int_t)st.log_index,
+                                     "result", st.result, "result_name", cairn_err_name(st.result)));
+}
+
+static int h_checkpoint(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    (void)req;
+    cairn_node *n = app;
+    cairn_txn *t;
+    int err = read_begin(n, resp, &t);
+    if (err) return err;
+    cairn_header h;
+    cairn_certificate c;
+    uint8_t hash[32];
+    cairn_buf hb = CAIRN_BUF_INIT, cb = CAIRN_BUF_INIT;
+    err = cairn_chain_head(t, &h, hash);
+    /* The latest certified block: the genesis block needs none. */
+    while (!err && h.height > 0 && (err = cairn_chain_certificate(t, h.height, &c)) == CAIRN_ENOENT)
+        err = cairn_chain_block(t, h.height - 1, &h, hash);
+    cairn_txn_abort(t);
+    if (err) return fail(resp, err, NULL);
+    cairn_header_encode(&hb, &h);
+    if (h.height > 0) cairn_certificate_encode(&cb, &c);
+    if ((err = cairn_buf_finish(&hb)) || (err = cairn_buf_finish(&cb))) {
+        cairn_buf_free(&hb);
+        cairn_buf_free(&cb);
+        return fail(resp, err, NULL);
+    }
+    json_t *j = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s}", "height", (json_int_t)h.height,
+                          "log_size", (json_int_t)h.log_size, "log_root", hex_json(h.log_root, 32),
+                          "state_root", hex_json(h.state_root, 32), "block_hash", hex_json(hash, 32),
+                          "header", hex_json(hb.p, hb.len), "certificate", hex_json(cb.p, cb.len),
+                          "chain_id", h.chain_id);
+    cairn_buf_free(&hb);
+    cairn_buf_free(&cb);
+    return cairn_http_json(resp, 200, j);
+}
+
+static int h_entry(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    uint64_t index;
+    int err = cairn_http_param_u64(req, resp, &index);
+    if (err) return err;
+    cairn_txn *t;
+    if ((err = read_begin(n, resp, &t))) return err;
+    const uint8_t *leaf;
+    size_t len;
+    json_t *j = NULL;
+    err = cairn_log_leaf_get(t, index, &leaf, &len);
+    if (!err) j = json_pack("{s:I,s:o}", "index", (json_int_t)index, "leaf", hex_json(leaf, len));
+    cairn_txn_abort(t);
+    if (err) return fail(resp, err, NULL);
+    return cairn_http_json(resp, 200, j);
+}
+
+static int h_inclusion(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    uint64_t index, size;
+    cairn_txn *t;
+    int err = cairn_http_query_u64(req, resp, "index", &index);
+    if (err || (err = read_begin(n, resp, &t))) return err;
+    uint64_t log_size;
+    uint8_t path[CAIRN_MERKLE_MAX_PROOF][32];
+    size_t np;
+    if (!(err = cairn_log_size(t, &log_size)) &&
+        !(err = cairn_http_query_u64_opt(req, resp, "tree_size", log_size, &size)))
+        err = cairn_log_inclusion_proof(t, index, size, path, &np);
+    cairn_txn_abort(t);
+    if (err == CAIRN_EHTTP_QUERY) return err;
+    if (err) return cairn_http_error(resp, status_for(err) == 404 ? 400 : status_for(err), err, NULL);
+    return cairn_http_json(resp, 200,
+                           json_pack("{s:I,s:I,s:o}", "leaf_index", (json_int_t)index, "tree_size",
+                                     (json_int_t)size, "audit_path",
+                                     hashes_json((const uint8_t(*)[32])path, np)));
+}
+
+static int h_consistency(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    uint64_t first, second, log_size;
+    cairn_txn *t;
+    int err = cairn_http_query_u64(req, resp, "first", &first);
+    if (err || (err = read_begin(n, resp, &t))) return err;
+    uint8_t proof[CAIRN_MERKLE_MAX_PROOF][32];
+    size_t np;
+    if (!(err = cairn_log_size(t, &log_size)) &&
+        !(err = cairn_http_query_u64_opt(req, resp, "second", log_size, &second)))
+        err = cairn_log_consistency_proof(t, first, second, proof, &np);
+    cairn_txn_abort(t);
+    if (err == CAIRN_EHTTP_QUERY) return err;
+    if (err) return fail(resp, err, NULL);
+    return cairn_http_json(resp, 200,
+                           json_pack("{s:I,s:I,s:o}", "first", (json_int_t)first, "second",
+                                     (json_int_t)second, "proof",
+                                     hashes_json((const uint8_t(*)[32])proof, np)));
+}
+
+static const char *status_name(uint8_t s)
+{
+    return s == 1 ? "active" : s == 2 ? "suspended" : s == 3 ? "revoked" : "invalid";
+}
+
+static int h_device(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    uint8_t id[32], key[32];
+    int err = cairn_http_param_hex(req, resp, id, 32);
+    if (err) return err;
+    cairn_txn *t;
+    if ((err = read_begin(n, resp, &t))) return err;
+    cairn_header h;
+    uint8_t *proof = malloc(CAIRN_SMT_MAX_PROOF);
+    const uint8_t *val = NULL;
+    size_t plen = 0, vlen = 0;
+    cairn_device d;
+    json_t *j = NULL;
+    cairn_rec_key(key, CAIRN_REC_DEVICE, id);
+    err = proof ? cairn_chain_head(t, &h, NULL) : CAIRN_ENOMEM;
+    if (!err) err = cairn_smt_prove(t, h.height, key, proof, CAIRN_SMT_MAX_PROOF, &plen, &val, &vlen);
+    if (!err && !val) err = CAIRN_ENOENT;
+    if (!err && cairn_device_decode(&d, val, vlen) != 0) err = CAIRN_ESTORE_CORRUPT;
+    if (!err) {
+        json_t *keys = json_array();
+        for (unsigned i = 0; i < d.n_keys; i++)
+            json_array_append_new(keys, json_pack("{s:s,s:o,s:I}", "alg",
+                                                  cairn_sig_alg_name((cairn_sig_alg)d.keys[i].key.alg),
+                                                  "key", hex_json(d.keys[i].key.key, d.keys[i].key.len),
+                                                  "since_height", (json_int_t)d.keys[i].since_height));
+        const cairn_attestation_rec *a = &d.attestation;
+        j = json_pack("{s:o,s:I,s:o,s:o,s:s,s:s,s:o,s:{s:s,s:I,s:I,s:o},s:o,s:o}", "device_id",
+                      hex_json(id, 32), "height", (json_int_t)h.height, "state_root",
+                      hex_json(h.state_root, 32), "owner", hex_json(d.owner, 32), "status",
+                      status_name(d.status), "device_class", d.device_class.s, "keys", keys,
+                      "attestation", "appraisal", cairn_appraisal_name((cairn_appraisal)a->appraisal),
+                      "height", (json_int_t)a->height, "log_index", (json_int_t)a->log_index,
+                      "release_id", hex_json(a->release_id, 32), "record", hex_json(val, vlen),
+                      "proof", hex_json(proof, plen));
+    }
+    cairn_txn_abort(t);
+    free(proof);
+    if (err) return fail(resp, err, err == CAIRN_ENOENT ? "unknown device" : NULL);
+    return cairn_http_json(resp, 200, j);
+}
+
+static int h_provenance(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    uint8_t digest[64];
+    size_t dlen;
+    if (!req->param || cairn_hex_decode(digest, sizeof digest, &dlen, req->param, strlen(req->param)) != 0 ||
+        dlen == 0)
+        return cairn_http_error(resp, 400, CAIRN_EHEX, "digest must be 1-64 bytes of hex");
+    const char *format = cairn_http_query(req, "format");
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "protobuf") != 0)
+        return cairn_http_error(resp, 400, CAIRN_EHTTP_QUERY, "format must be json or protobuf");
+    cairn_txn *t;
+    int err = read_begin(n, resp, &t);
+    if (err) return err;
+    cairn_buf b = CAIRN_BUF_INIT;
+    err = cairn_bundle_build(n->chain, t, digest, dlen, &b);
+    cairn_txn_abort(t);
+    if (err) {
+        cairn_buf_free(&b);
+        return fail(resp, err, err == CAIRN_ENOENT ? "digest was never anchored" : NULL);
+    }
+    if (format && strcmp(format, "protobuf") == 0) {
+        err = cairn_http_respond(resp, 200, "application/x-protobuf", b.p, b.len);
+    } else {
+        char *json;
+        err = cairn_bundle_to_json(b.p, b.len, &json);
+        if (!err) {
+            err = cairn_http_respond(resp, 200, "application/json", json, strlen(json));
+            free(json);
+        }
+    }
+    cairn_buf_free(&b);
+    return err;
+}
+
+static int h_health(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    (void)req;
+    cairn_node *n = app;
+    int halted = cairn_store_halted(n->store);
+    if (halted || n->fatal)
+        return cairn_http_error(resp, 503, halted ? CAIRN_ESTORE_HALTED : n->fatal, "node halted");
+    cairn_txn *t;
+    cairn_header h;
+    int err = read_begin(n, resp, &t);
+    if (err) return err;
+    err = cairn_chain_head(t, &h, NULL);
+    cairn_txn_abort(t);
+    if (err) return fail(resp, err, NULL);
+    return cairn_http_json(resp, 200, json_pack("{s:s,s:s,s:I,s:I}", "status", "ok", "chain_id",
+                                                n->g->chain_id, "height", (json_int_t)h.height,
+                                                "mempool", (json_int_t)cairn_mempool_size(n->mp)));
+}
+
+static int h_metrics(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    (void)req;
+    cairn_node *n = app;
+    cairn_txn *t;
+    cairn_header h = {0};
+    size_t map, used;
+    if (cairn_store_read_begin(n->store, &t) == 0) {
+        if (cairn_chain_head(t, &h, NULL) != 0) memset(&h, 0, sizeof h);
+        cairn_txn_abort(t);
+    }
+    cairn_store_usage(n->store, &map, &used);
+    char body[2048];
+    int len = snprintf(
+        body, sizeof body,
+        "# TYPE cairn_height gauge\ncairn_height %llu\n"
+        "# TYPE cairn_log_size gauge\ncairn_log_size %llu\n"
+        "# TYPE cairn_blocks_total counter\ncairn_blocks_total %llu\n"
+        "# TYPE cairn_txs_committed_total counter\ncairn_txs_committed_total %llu\n"
+        "# TYPE cairn_txs_rejected_total counter\ncairn_txs_rejected_total %llu\n"
+        "# TYPE cairn_txs_submitted_total counter\ncairn_txs_submitted_total %llu\n"
+        "# TYPE cairn_txs_admission_rejected_total counter\ncairn_txs_admission_rejected_total %llu\n"
+        "# TYPE cairn_mempool_size gauge\ncairn_mempool_size %zu\n"
+        "# TYPE cairn_store_used_bytes gauge\ncairn_store_used_bytes %zu\n"
+        "# TYPE cairn_store_map_bytes gauge\ncairn_store_map_bytes %zu\n",
+        (unsigned long long)h.height, (unsigned long long)h.log_size,
+        (unsigned long long)atomic_load(&n->blocks), (unsigned long long)atomic_load(&n->txs_committed),
+        (unsigned long long)atomic_load(&n->txs_rejected), (unsigned long long)atomic_load(&n->submitted),
+        (unsigned long long)atomic_load(&n->admission_rejected), cairn_mempool_size(n->mp), used, map);
+    return cairn_http_respond(resp, 200, "text/plain; version=0.0.4", body, (size_t)len);
+}
+
+static const cairn_http_route routes[] = {
+    {"POST", "/v1/txs", h_submit},
+    {"GET", "/v1/txs/{tx_hash}", h_tx},
+    {"GET", "/v1/checkpoint", h_checkpoint},
+    {"GET", "/v1/log/entries/{index}", h_entry},
+    {"GET", "/v1/proofs/inclusion", h_inclusion},
+    {"GET", "/v1/proofs/consistency", h_consistency},
+    {"GET", "/v1/devices/{device_id}", h_device},
+    {"GET", "/v1/provenance/{digest}", h_provenance},
+    {"GET", "/healthz", h_health},
+    {"GET", "/metrics", h_metrics},
+};
+
+static void http_log(void *ctx, const char *msg)
+{
+    nlog(ctx, CAIRN_LOG_DEBUG, "msg=\"http\" detail=\"%s\"", msg);
+}
+
+/* ---- lifecycle ---- */
+
+static void store_fatal(void *ctx, int err, const char *msg)
+{
+    nlog(ctx, CAIRN_LOG_ERROR, "msg=\"storage halted\" error=%s detail=\"%s\"", cairn_err_name(err), msg);
+}
+
+int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t msg_cap)
+{
+    *out = NULL;
+    cairn_node *n = calloc(1, sizeof *n);
+    if (!n || !(n->g = calloc(1, sizeof *n->g))) {
+        free(n);
+        return CAIRN_ENOMEM;
+    }
+    n->cfg = *cfg;
+    int err = cairn_sig_ctx_new(&n->sig);
+    if (err) goto fail;
+    if ((err = cairn_genesis_load(n->g, cfg->genesis, msg, msg_cap))) goto fail;
+    if ((err = cairn_keyfile_load(cfg->validator_key, n->sig, &n->validator))) {
+        snprintf(msg, msg_cap, "%s: %s", cfg->validator_key, cairn_strerror(err));
+        goto fail;
+    }
+    err = CAIRN_EGENESIS;
+    for (size_t i = 0; i < n->g->n_validators; i++) {
+        const cairn_validator *v = &n->g->validators[i];
+        if (v->key.len == n->validator.pub_len && memcmp(v->key.key, n->validator.pub, v->key.len) == 0) {
+            n->validator_index = (uint32_t)i;
+            memcpy(n->validator_id, v->id, 32);
+            err = 0;
+        }
+    }
+    if (err) {
+        snprintf(msg, msg_cap, "%s is not a validator key of the genesis", cfg->validator_key);
+        goto fail;
+    }
+    if (n->g->n_validators != 1) {
+        err = CAIRN_EUNSUPPORTED;
+        snprintf(msg, msg_cap, "this build runs single-validator chains; the genesis has %zu validators",
+                 n->g->n_validators);
+        goto fail;
+    }
+    cairn_store_options so = {.on_fatal = store_fatal, .fatal_ctx = n};
+    if ((err = cairn_store_open(&n->store, cfg->data_dir, &so))) {
+        snprintf(msg, msg_cap, "%s: %s", cfg->data_dir, cairn_strerror(err));
+        goto fail;
+    }
+    if ((err = cairn_chain_open(&n->chain, n->store, n->g, n->sig))) {
+        snprintf(msg, msg_cap, "%s: %s", cfg->data_dir, cairn_strerror(err));
+        goto fail;
+    }
+    if ((err = cairn_mempool_new(&n->mp, MEMPOOL_MAX_TXS, MEMPOOL_MAX_BYTES))) goto fail;
+    uv_loop_init(&n->loop);
+    uv_timer_init(&n->loop, &n->timer);
+    uv_signal_init(&n->loop, &n->sigint);
+    uv_signal_init(&n->loop, &n->sigterm);
+    uv_async_init(&n->loop, &n->wake, on_wake);
+    n->timer.data = n->sigint.data = n->sigterm.data = n->wake.data = n;
+    cairn_http_config hc;
+    cairn_config_http(cfg, &hc);
+    hc.log = http_log;
+    hc.log_ctx = n;
+    if ((err = cairn_http_start(&n->http, &hc, routes, sizeof routes / sizeof routes[0], n))) {
+        char a[80];
+        cairn_config_addr_format(&cfg->api_listen, a, sizeof a);
+        snprintf(msg, msg_cap, "cannot serve the API on %s", a);
+        goto fail;
+    }
+    *out = n;
+    return 0;
+fail:
+    cairn_node_close(n);
+    return err;
+}
+
+unsigned cairn_node_api_port(const cairn_node *n)
+{
+    return cairn_http_port(n->http);
+}
+
+int cairn_node_run(cairn_node *n)
+{
+    uv_timer_start(&n->timer, on_timer, n->cfg.block_interval_ms, n->cfg.block_interval_ms);
+    uv_signal_start(&n->sigint, on_signal, SIGINT);
+    uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    /* Stop taking requests, then commit what was admitted. */
+    cairn_http_stop(n->http);
+    n->http = NULL;
+    while (!n->fatal && cairn_mempool_size(n->mp) > 0) {
+        int err = produce_block(n);
+        if (err) n->fatal = err;
+    }
+    return n->fatal;
+}
+
+static void close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void cairn_node_close(cairn_node *n)
+{
+    if (!n) return;
+    cairn_http_stop(n->http);
+    if (n->mp) {
+        uv_close((uv_handle_t *)&n->timer, close_cb);
+        uv_close((uv_handle_t *)&n->sigint, close_cb);
+        uv_close((uv_handle_t *)&n->sigterm, close_cb);
+        uv_close((uv_handle_t *)&n->wake, close_cb);
+        uv_run(&n->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&n->loop);
+    }
+    cairn_mempool_free(n->mp);
+    cairn_chain_close(n->chain);
+    cairn_store_close(n->store);
+    cairn_keypair_wipe(&n->validator);
+    cairn_sig_ctx_free(n->sig);
+    free(n->g);
+    free(n);
+}
+
+/* ---- dev home ---- */
+
+static int ensure_key(const char *path, const cairn_sig_ctx *sig, cairn_keypair *kp)
+{
+    int err = cairn_keyfile_load(path, sig, kp);
+    if (err != CAIRN_ENOENT) return err;
+    uint8_t seed[32];
+    randombytes_buf(seed, sizeof seed);
+    err = cairn_keypair_from_seed(kp, sig, CAIRN_SIG_ED25519, seed);
+    sodium_memzero(seed, sizeof seed);
+    return err ? err : cairn_keyfile_save(path, kp);
+}
+
+int cairn_node_dev_init(const char *dir, unsigned api_port, char *msg, size_t msg_cap)
+{
+    char path[1100];
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(msg, msg_cap, "%s: %s", dir, strerror(errno));
+        return cairn_err_from_errno(errno);
+    }
+    cairn_sig_ctx *sig;
+    int err = cairn_sig_ctx_new(&sig);
+    if (err) return err;
+    cairn_keypair val, admin;
+    cairn_genesis *g = calloc(1, sizeof *g);
+    snprintf(path, sizeof path, "%s/validator.key", dir);
+    if (!g) err = CAIRN_ENOMEM;
+    if (!err && (err = ensure_key(path, sig, &val))) snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
+    snprintf(path, sizeof path, "%s/admin.key", dir);
+    if (!err && (err = ensure_key(path, sig, &admin))) snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
+    snprintf(path, sizeof path, "%s/genesis.json", dir);
+    struct stat st;
+    if (!err && stat(path, &st) != 0) {
+        strcpy(g->chain_id, "cairn-dev");
+        g->genesis_time_ms = now_ms();
+        g->policy.approvals_required = 1;
+        g->policy.epoch_length_blocks = 1000;
+        g->n_orgs = 1;
+        cairn_org *o = &g->orgs[0];
+        if ((err = cairn_str_set(&o->name, "dev-org", 7))) goto out;
+        cairn_org_id(o->id, "dev-org", 7);
+        o->roles = CAIRN_ROLE_OPERATOR | CAIRN_ROLE_VENDOR | CAIRN_ROLE_SERVICE;
+        o->n_admins = 1;
+        o->admins[0].alg = CAIRN_SIG_ED25519;
+        o->admins[0].len = 32;
+        memcpy(o->admins[0].key, admin.pub, 32);
+        o->active = 1;
+        g->n_validators = 1;
+        cairn_validator *v = &g->validators[0];
+        memcpy(v->org, o->id, 32);
+        v->key.alg = CAIRN_SIG_ED25519;
+        v->key.len = 32;
+        memcpy(v->key.key, val.pub, 32);
+        randombytes_buf(v->noise_key, 32);
+        v->power = 1;
+        if ((err = cairn_str_set(&v->address, "127.0.0.1:7751", 14))) goto out;
+        cairn_validator_id(v->id, v->key.key, 32);
+        if ((err = cairn_genesis_save(g, path))) snprintf(msg, msg_cap, "%s: cannot write", path);
+    }
+    if (!err) {
+        cairn_config cfg;
+        cairn_config_defaults(&cfg);
+        cfg.api_listen.port = (uint16_t)api_port;
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        err = cairn_config_write(&cfg, path, 0);
+        if (err == CAIRN_EEXIST) err = 0;
+        if (err) snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
+    }
+out:
+    cairn_keypair_wipe(&val);
+    cairn_keypair_wipe(&admin);
+    free(g);
+    cairn_sig_ctx_free(sig);
+    return err;
+}
