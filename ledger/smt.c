@@ -35,6 +35,10 @@ enum { K_EMPTY = 0, K_LEAF = 1, K_NODE = 2 };
 
 static const char LATEST_KEY[] = "state.latest";
 
+/* Layout version of nodes, values and roots, the last byte of every root record. */
+#define STATE_FORMAT 1u
+#define ROOT_REC_LEN (CAIRN_HASH_LEN + 8 + 1)
+
 typedef struct child {
     uint8_t kind;
     uint64_t ver;                   /* leaf: version of its value; node: version of the node */
@@ -207,7 +211,10 @@ static int root_get(cairn_txn *t, uint64_t version, uint8_t hash[CAIRN_HASH_LEN]
     int err = cairn_txn_get(t, CAIRN_TABLE_STATE_ROOTS, k, 8, &v, &len);
     if (err == CAIRN_ENOENT) return CAIRN_ESTATE_VERSION;
     if (err) return err;
-    if (len != CAIRN_HASH_LEN + 8) return CAIRN_ESTORE_CORRUPT;
+    /* Pre-release builds wrote 40-byte records in an older node and value layout. */
+    if (len == CAIRN_HASH_LEN + 8) return CAIRN_ESTATE_FORMAT;
+    if (len != ROOT_REC_LEN) return CAIRN_ESTORE_CORRUPT;
+    if (((const uint8_t *)v)[ROOT_REC_LEN - 1] != STATE_FORMAT) return CAIRN_ESTATE_FORMAT;
     memcpy(hash, v, CAIRN_HASH_LEN);
     *ver = cairn_get_u64be((const uint8_t *)v + CAIRN_HASH_LEN);
     if (*ver > version) return CAIRN_ESTORE_CORRUPT;
@@ -612,10 +619,11 @@ int cairn_smt_apply(cairn_txn *t, uint64_t version, const cairn_smt_update *ups,
                             c.arena + c.outs[i].off, c.outs[i].len, 1);
     if (err) goto out;
 
-    uint8_t k[8], rec[CAIRN_HASH_LEN + 8];
+    uint8_t k[8], rec[ROOT_REC_LEN];
     cairn_put_u64be(k, version);
     memcpy(rec, nr.hash, CAIRN_HASH_LEN);
     cairn_put_u64be(rec + CAIRN_HASH_LEN, nr.ver);
+    rec[ROOT_REC_LEN - 1] = STATE_FORMAT;
     if ((err = cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, k, 8, rec, sizeof rec, 1)) != 0) goto out;
     if ((err = cairn_txn_put(t, CAIRN_TABLE_META, LATEST_KEY, sizeof LATEST_KEY - 1, k, 8, 0)) != 0)
         goto out;

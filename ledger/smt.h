@@ -19,15 +19,15 @@
  * the version that wrote them, and a new version writes only the nodes on changed paths.
  * Nothing is ever pruned (docs/state.md says what pruning would take).
  *
- * Storage (tables reserved in ledger/store.h):
- *   state.nodes   u64be version || u8 depth || packed nibble path  ->  16-way node
- *   state.values  u64be version || key(32)                          ->  value bytes
- *   state.roots   u64be version                                      ->  root(32) || u64be root
- * node version meta "state.latest"                                              ->  u64be latest
- * version
+ * Storage (tables reserved in ledger/store.h; layout in docs/state.md):
+ *   state.nodes   u64be version || u8 depth || packed nibble path -> 16-way node
+ *   state.values  u64be version || key(32) -> value_hash(32) || value
+ *   state.roots   u64be version -> root(32) || u64be root node version || u8 layout (1)
+ *   meta          "state.latest" -> u64be latest applied version
  *
  * Errors: 0 or a negative CAIRN_E* code. Storage errors come from ledger/store.h (and poison a
- * write transaction); CAIRN_ESTATE_VERSION for a version never applied; CAIRN_ESTORE_CORRUPT for
+ * write transaction); CAIRN_ESTATE_VERSION for a version never applied; CAIRN_ESTATE_FORMAT for a
+ * tree written in another layout (e.g. by a pre-release build); CAIRN_ESTORE_CORRUPT for
  * stored state that breaks the tree's invariants (a missing or malformed node or value record),
  * which the caller must treat like any storage corruption: stop, never guess.
  *
