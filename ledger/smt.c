@@ -129,16 +129,55 @@ static int node_decode(node *nd, const uint8_t *v, size_t len)
     return p == len ? 0 : CAIRN_ESTORE_CORRUPT;
 }
 
-static int node_load(cairn_txn *t, uint64_t ver, unsigned d, const uint8_t *key, node *nd)
+/* The stored bytes of node (ver, depth d on key's path). */
+static int node_raw(cairn_txn *t, uint64_t ver, unsigned d, const uint8_t *key, const uint8_t **v,
+                    size_t *len)
 {
     uint8_t k[NODE_KEY_MAX];
     size_t klen = node_key(k, ver, d, key);
-    const void *v;
-    size_t len;
-    int err = cairn_txn_get(t, CAIRN_TABLE_STATE_NODES, k, klen, &v, &len);
+    const void *p;
+    int err = cairn_txn_get(t, CAIRN_TABLE_STATE_NODES, k, klen, &p, len);
     if (err == CAIRN_ENOENT) return CAIRN_ESTORE_CORRUPT; /* a parent points at it */
     if (err) return err;
-    return node_decode(nd, v, len);
+    *v = p;
+    return 0;
+}
+
+static int node_load(cairn_txn *t, uint64_t ver, unsigned d, const uint8_t *key, node *nd)
+{
+    const uint8_t *v;
+    size_t len;
+    int err = node_raw(t, ver, d, key, &v, &len);
+    return err ? err : node_decode(nd, v, len);
+}
+
+#define LEAF_SLOT (8 + CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN)
+#define NODE_SLOT (8 + CAIRN_HASH_LEN)
+
+/*
+ * Slot i of a stored node read in place (the whole-node length is still checked): its kind,
+ * version and, for a leaf, a pointer to its key within v.
+ */
+static int node_slot(const uint8_t *v, size_t len, unsigned i, unsigned *kind, uint64_t *ver,
+                     const uint8_t **key)
+{
+    if (len < 4) return CAIRN_ESTORE_CORRUPT;
+    unsigned slots = cairn_get_u16be(v), leaves = cairn_get_u16be(v + 2), nodes = slots & ~leaves;
+    if (leaves & ~slots) return CAIRN_ESTORE_CORRUPT;
+    if (len != 4 + (size_t)__builtin_popcount(leaves) * LEAF_SLOT +
+                   (size_t)__builtin_popcount(nodes) * NODE_SLOT)
+        return CAIRN_ESTORE_CORRUPT;
+    if (!(slots >> i & 1)) {
+        *kind = K_EMPTY;
+        return 0;
+    }
+    unsigned below = (1u << i) - 1;
+    size_t off = 4 + (size_t)__builtin_popcount(leaves & below) * LEAF_SLOT +
+                 (size_t)__builtin_popcount(nodes & below) * NODE_SLOT;
+    *ver = cairn_get_u64be(v + off);
+    *kind = leaves >> i & 1 ? K_LEAF : K_NODE;
+    *key = v + off + 8;
+    return 0;
 }
 
 /* Slots of nd that are occupied (bit i = slot i). */
@@ -255,17 +294,20 @@ int cairn_smt_get(cairn_txn *t, uint64_t version, const uint8_t key[CAIRN_SMT_KE
     uint64_t ver;
     int err = root_get(t, version, root, &ver);
     if (err) return err;
-    node nd;
     for (unsigned d = 0; d < MAX_NIBBLES; d++) {
-        if ((err = node_load(t, ver, d, key, &nd)) != 0) return err;
-        const child *c = &nd.c[nibble(key, d)];
-        if (c->kind == K_EMPTY) return CAIRN_ENOENT;
-        if (c->kind == K_LEAF) {
-            if (memcmp(c->key, key, CAIRN_SMT_KEY_LEN) != 0) return CAIRN_ENOENT;
-            return value_get(t, key, c->ver, NULL, val, len);
+        const uint8_t *v, *lkey;
+        size_t vlen;
+        unsigned kind;
+        uint64_t cver;
+        if ((err = node_raw(t, ver, d, key, &v, &vlen)) != 0) return err;
+        if ((err = node_slot(v, vlen, nibble(key, d), &kind, &cver, &lkey)) != 0) return err;
+        if (kind == K_EMPTY) return CAIRN_ENOENT;
+        if (cver > ver) return CAIRN_ESTORE_CORRUPT; /* nothing below is newer */
+        if (kind == K_LEAF) {
+            if (memcmp(lkey, key, CAIRN_SMT_KEY_LEN) != 0) return CAIRN_ENOENT;
+            return value_get(t, key, cver, NULL, val, len);
         }
-        if (c->ver > ver) return CAIRN_ESTORE_CORRUPT; /* children are never newer */
-        ver = c->ver;
+        ver = cver;
     }
     return CAIRN_ESTORE_CORRUPT;
 }
