@@ -4,9 +4,11 @@
  * The binary tree of smt.h is stored in 16-way nodes, one per nibble of the key (Jellyfish
  * Merkle Tree style): a stored node at nibble depth d covers binary levels 4d .. 4d+4 and lists
  * its 16 slots, each empty, a leaf (key, leaf hash, version of the value) or a child node
- * (version of that node, its hash). The binary hashes inside a node are recomputed when needed
- * (at most 15 hashes, fewer for sparse nodes and proofs), so a path of log16(n) node reads yields
- * a proof of log2(n) hashes.
+ * (version of that node, its hash). A node also stores the hashes of its two 8-slot halves
+ * (when a half holds at least two keys), so a write that changes one half rehashes only that
+ * half (at most 8 hashes instead of 15) and a proof step hashes at most 4; the other binary
+ * hashes inside a node are recomputed when needed. A path of log16(n) node reads thus yields a
+ * proof of log2(n) hashes.
  *
  * Invariants of a stored tree (checked where cheap; violations are CAIRN_ESTORE_CORRUPT):
  * - every non-root node holds at least two keys in its subtree (a single key is a leaf slot in
@@ -17,6 +19,7 @@
  * Node encoding: u16be slot bitmap || u16be leaf bitmap (a subset) || per slot in nibble order:
  *   leaf:  u64be value version || key(32) || leaf hash(32)
  *   node:  u64be node version  || node hash(32)
+ * then, for each half (slots 0-7, then 8-15) that holds two or more keys, its hash(32).
  * Value record (state.values): value_hash(32) || value. Leaves keep their leaf hash, not the
  * value hash, so rewriting a node or proving hashes no leaves; the value hash is needed only for
  * a neighbour leaf in a non-membership proof, which reads it from the record.
@@ -30,13 +33,13 @@
 enum { K_EMPTY = 0, K_LEAF = 1, K_NODE = 2 };
 
 #define NODE_KEY_MAX (8 + 1 + CAIRN_SMT_KEY_LEN)
-#define NODE_VAL_MAX (4 + 16 * (8 + CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN))
+#define NODE_VAL_MAX (4 + 16 * (8 + CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN) + 2 * CAIRN_HASH_LEN)
 #define MAX_NIBBLES  (2 * CAIRN_SMT_KEY_LEN)
 
 static const char LATEST_KEY[] = "state.latest";
 
 /* Layout version of nodes, values and roots, the last byte of every root record. */
-#define STATE_FORMAT 1u
+#define STATE_FORMAT 2u
 #define ROOT_REC_LEN (CAIRN_HASH_LEN + 8 + 1)
 
 typedef struct child {
@@ -48,7 +51,17 @@ typedef struct child {
 
 typedef struct node {
     child c[16];
+    uint8_t half[2][CAIRN_HASH_LEN]; /* hashes of slots 0-7 and 8-15, where half_ok */
+    uint8_t half_ok[2];
 } node;
+
+/* 1 if the half h of a node with these slot and leaf bitmaps holds two or more keys. */
+static int half_is_node(unsigned slots, unsigned leaves, unsigned h)
+{
+    unsigned m = slots >> (8 * h) & 0xffu;
+    if (m == 0) return 0;
+    return (m & (m - 1)) != 0 || !(leaves >> (8 * h) & m);
+}
 
 /* A binary subtree inside a node: a power-of-two range of slots. */
 typedef struct hsub {
@@ -93,6 +106,11 @@ static size_t node_encode(uint8_t out[NODE_VAL_MAX], const node *nd)
             p += CAIRN_HASH_LEN;
         }
     }
+    for (unsigned h = 0; h < 2; h++) {
+        if (!half_is_node(slots, leaves, h)) continue;
+        memcpy(out + p, nd->half[h], CAIRN_HASH_LEN); /* finalize computed it */
+        p += CAIRN_HASH_LEN;
+    }
     cairn_put_u16be(out, slots);
     cairn_put_u16be(out + 2, leaves);
     return p;
@@ -125,6 +143,13 @@ static int node_decode(node *nd, const uint8_t *v, size_t len)
             memcpy(c->hash, v + p, CAIRN_HASH_LEN);
             p += CAIRN_HASH_LEN;
         }
+    }
+    for (unsigned h = 0; h < 2; h++) {
+        nd->half_ok[h] = (uint8_t)half_is_node(slots, leaves, h);
+        if (!nd->half_ok[h]) continue;
+        if (len - p < CAIRN_HASH_LEN) return CAIRN_ESTORE_CORRUPT;
+        memcpy(nd->half[h], v + p, CAIRN_HASH_LEN);
+        p += CAIRN_HASH_LEN;
     }
     return p == len ? 0 : CAIRN_ESTORE_CORRUPT;
 }
@@ -164,8 +189,9 @@ static int node_slot(const uint8_t *v, size_t len, unsigned i, unsigned *kind, u
     if (len < 4) return CAIRN_ESTORE_CORRUPT;
     unsigned slots = cairn_get_u16be(v), leaves = cairn_get_u16be(v + 2), nodes = slots & ~leaves;
     if (leaves & ~slots) return CAIRN_ESTORE_CORRUPT;
+    size_t halves = (size_t)(half_is_node(slots, leaves, 0) + half_is_node(slots, leaves, 1));
     if (len != 4 + (size_t)__builtin_popcount(leaves) * LEAF_SLOT +
-                   (size_t)__builtin_popcount(nodes) * NODE_SLOT)
+                   (size_t)__builtin_popcount(nodes) * NODE_SLOT + halves * CAIRN_HASH_LEN)
         return CAIRN_ESTORE_CORRUPT;
     if (!(slots >> i & 1)) {
         *kind = K_EMPTY;
@@ -219,6 +245,8 @@ static void range_hash(const node *nd, unsigned occ, unsigned lo, unsigned size,
         memcpy(out->hash, nd->c[slot].hash, CAIRN_HASH_LEN);
     } else if (size == 1) {
         memcpy(out->hash, nd->c[lo].hash, CAIRN_HASH_LEN);
+    } else if (size == 8 && nd->half_ok[lo / 8]) {
+        memcpy(out->hash, nd->half[lo / 8], CAIRN_HASH_LEN);
     } else {
         hsub l, r;
         range_hash(nd, occ, lo, size / 2, &l);
@@ -481,8 +509,17 @@ static int finalize(apply_ctx *c, node *nw, unsigned d, const uint8_t *key, int 
             return 0;
         }
     }
+    unsigned occ = occupied(nw);
+    for (unsigned i = 0; i < 2; i++) {
+        if (nw->half_ok[i]) continue;
+        hsub hh;
+        range_hash(nw, occ, 8 * i, 8, &hh);
+        if (hh.kind != K_NODE) continue; /* EMPTY or a single leaf: not stored */
+        memcpy(nw->half[i], hh.hash, CAIRN_HASH_LEN);
+        nw->half_ok[i] = 1;
+    }
     hsub h;
-    range_hash(nw, occupied(nw), 0, 16, &h);
+    range_hash(nw, occ, 0, 16, &h);
     int err = emit(c, d, key, nw);
     if (err) return err;
     memset(out, 0, sizeof *out);
@@ -541,7 +578,10 @@ static int update_node(apply_ctx *c, const node *nd, unsigned d, const upd *u, s
         while (j < n && nibble(u[j].key, d) == nib) j++;
         int err = update_child(c, &nd->c[nib], d + 1, u + i, j - i, &nw.c[nib]);
         if (err) return err;
-        if (!same_child(&nw.c[nib], &nd->c[nib])) changed = 1;
+        if (!same_child(&nw.c[nib], &nd->c[nib])) {
+            changed = 1;
+            nw.half_ok[nib >> 3] = 0;
+        }
         i = j;
     }
     if (!changed) {

@@ -22,7 +22,7 @@
  * Storage (tables reserved in ledger/store.h; layout in docs/state.md):
  *   state.nodes   u64be version || u8 depth || packed nibble path -> 16-way node
  *   state.values  u64be version || key(32) -> value_hash(32) || value
- *   state.roots   u64be version -> root(32) || u64be root node version || u8 layout (1)
+ *   state.roots   u64be version -> root(32) || u64be root node version || u8 layout (2)
  *   meta          "state.latest" -> u64be latest applied version
  *
  * Errors: 0 or a negative CAIRN_E* code. Storage errors come from ledger/store.h (and poison a

@@ -706,20 +706,24 @@ static void test_corruption(void **state)
     cairn_txn_abort(t);
     assert_int_equal(apply_commit(f->s, 3, u, 1, root), CAIRN_ESTORE_CORRUPT);
 
-    /* Root records of another layout: a pre-release 40-byte record, an unknown layout byte. */
+    /* Root records of another layout: a pre-release 40-byte record, layout 1 (before the half
+     * hashes in nodes), an unknown layout byte. */
     assert_int_equal(cairn_store_write_begin(f->s, &t), 0);
     uint8_t rk[8] = {0, 0, 0, 0, 0, 0, 0, 1}, rec[41];
     const void *rv;
     size_t rlen;
     assert_int_equal(cairn_txn_get(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, &rv, &rlen), 0);
     assert_int_equal(rlen, 41);
-    assert_int_equal(((const uint8_t *)rv)[40], 1);
+    assert_int_equal(((const uint8_t *)rv)[40], 2);
     memcpy(rec, rv, 41);
     assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 40, 0), 0);
     assert_int_equal(cairn_smt_root(t, 1, root), CAIRN_ESTATE_FORMAT);
-    rec[40] = 2;
+    rec[40] = 1;
     assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 41, 0), 0);
     assert_int_equal(cairn_smt_get(t, 1, u[0].key, &v, &len), CAIRN_ESTATE_FORMAT);
+    rec[40] = 3;
+    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 41, 0), 0);
+    assert_int_equal(cairn_smt_root(t, 1, root), CAIRN_ESTATE_FORMAT);
     assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 39, 0), 0);
     assert_int_equal(cairn_smt_root(t, 1, root), CAIRN_ESTORE_CORRUPT);
     cairn_txn_abort(t);
