@@ -421,7 +421,8 @@ typedef struct upd {
     const uint8_t *key;
     const uint8_t *value; /* NULL: delete */
     size_t len;
-    size_t idx; /* position in the caller's batch: the last one of a key wins */
+    size_t idx;    /* position in the caller's batch: the last one of a key wins */
+    int unchanged; /* a put of the value the key already has: nothing to write */
     uint8_t vh[CAIRN_HASH_LEN];
     uint8_t lh[CAIRN_HASH_LEN];
 } upd;
@@ -563,12 +564,11 @@ static int same_child(const child *a, const child *b)
     return a->kind != K_LEAF || memcmp(a->key, b->key, CAIRN_SMT_KEY_LEN) == 0;
 }
 
-static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u, size_t n,
-                        child *out);
+static int update_child(apply_ctx *c, const child *old, unsigned d, upd *u, size_t n, child *out);
 
 /* Applies the sorted updates u (all on nd's path at depth d) to node nd. */
-static int update_node(apply_ctx *c, const node *nd, unsigned d, const upd *u, size_t n,
-                       int is_root, int force, const child *old, child *out)
+static int update_node(apply_ctx *c, const node *nd, unsigned d, upd *u, size_t n, int is_root,
+                       int force, const child *old, child *out)
 {
     node nw = *nd;
     int changed = force;
@@ -591,8 +591,7 @@ static int update_node(apply_ctx *c, const node *nd, unsigned d, const upd *u, s
     return finalize(c, &nw, d, n ? u[0].key : NULL, is_root, out);
 }
 
-static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u, size_t n,
-                        child *out)
+static int update_child(apply_ctx *c, const child *old, unsigned d, upd *u, size_t n, child *out)
 {
     if (old->kind == K_NODE) {
         if (d >= MAX_NIBBLES) return CAIRN_ESTORE_CORRUPT;
@@ -610,6 +609,11 @@ static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u
             int cmp = memcmp(old->key, u[i].key, CAIRN_SMT_KEY_LEN);
             if (cmp <= 0) pending = 0;
             if (cmp < 0) c->scratch[m++] = ol;
+            if (cmp == 0 && u[i].value && memcmp(old->hash, u[i].lh, CAIRN_HASH_LEN) == 0) {
+                u[i].unchanged = 1; /* same key and value: keep the leaf and its version */
+                c->scratch[m++] = ol;
+                continue;
+            }
         }
         if (u[i].value) c->scratch[m++] = (entry){u[i].key, u[i].lh, c->version};
     }
@@ -629,7 +633,7 @@ static int write_values(apply_ctx *c, const upd *u, size_t n)
     cairn_put_u64be(k, c->version);
     int err = 0;
     for (size_t i = 0; i < n && !err; i++) {
-        if (!u[i].value) continue;
+        if (!u[i].value || u[i].unchanged) continue;
         memcpy(k + 8, u[i].key, CAIRN_SMT_KEY_LEN);
         memcpy(rec, u[i].vh, CAIRN_HASH_LEN);
         if (u[i].len) memcpy(rec + CAIRN_HASH_LEN, u[i].value, u[i].len);
@@ -691,8 +695,8 @@ int cairn_smt_apply(cairn_txn *t, uint64_t version, const cairn_smt_update *ups,
         if ((err = node_load(t, old.ver, 0, NULL, &nd)) != 0) goto out;
     }
     child nr;
-    if ((err = write_values(&c, u, m)) != 0) goto out;
     if ((err = update_node(&c, &nd, 0, u, m, 1, first, &old, &nr)) != 0) goto out;
+    if ((err = write_values(&c, u, m)) != 0) goto out;
 
     /* New nodes sort after every stored one (their version is the largest): append in order. */
     if (c.nout) qsort(c.outs, c.nout, sizeof *c.outs, out_cmp);

@@ -70,7 +70,8 @@ typedef struct cairn_smt_update {
  * root_out (may be NULL). version must be greater than every version applied before
  * (CAIRN_ESTATE_VERSION_ORDER); gaps are allowed. The batch is sorted by key internally and the
  * last update of a key wins, so the result does not depend on the batch order. Deleting an
- * absent key is a no-op; n == 0 records the previous root (the empty root for a first version).
+ * absent key and putting the value a key already has are no-ops (nothing is written for them);
+ * n == 0 records the previous root (the empty root for a first version).
  * CAIRN_EINVAL for a NULL value with len != 0, CAIRN_ETOOBIG for a value over
  * CAIRN_SMT_MAX_VALUE; those are checked before anything is written. Costs O(n log n) node
  * writes and one value write per put. On any error the caller must abort t.
