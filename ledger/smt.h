@@ -58,7 +58,9 @@
 #define CAIRN_SMT_PROOF_ABSENT_LEAF  2 /* the key's path ends in another key's leaf */
 
 /* One update of a batch. value == NULL deletes the key (len must be 0); any other value,
- * including an empty one (non-NULL, len 0), is stored. The tree does not keep the pointer. */
+ * including an empty one (non-NULL, len 0), is stored. The tree does not keep the pointer. A
+ * value must not point into the store (e.g. straight from cairn_smt_get on the same write
+ * transaction): LMDB may move such bytes on the first write of the batch; copy them first. */
 typedef struct cairn_smt_update {
     uint8_t key[CAIRN_SMT_KEY_LEN];
     const uint8_t *value;
