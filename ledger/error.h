@@ -125,7 +125,8 @@
     XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
     XX(ESTATE_PROOF_KIND, 802, "state proof kind does not match the claim")                        \
     XX(ESTATE_VERSION, 803, "state version was never applied")                                     \
-    XX(ESTATE_VERSION_ORDER, 804, "state version is not after the latest applied version")
+    XX(ESTATE_VERSION_ORDER, 804, "state version is not after the latest applied version")        \
+    XX(ESTATE_FORMAT, 805, "state tree was written in an unsupported layout")
 
 enum {
     CAIRN_OK = 0,

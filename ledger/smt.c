@@ -4,9 +4,11 @@
  * The binary tree of smt.h is stored in 16-way nodes, one per nibble of the key (Jellyfish
  * Merkle Tree style): a stored node at nibble depth d covers binary levels 4d .. 4d+4 and lists
  * its 16 slots, each empty, a leaf (key, leaf hash, version of the value) or a child node
- * (version of that node, its hash). The binary hashes inside a node are recomputed when needed
- * (at most 15 hashes, fewer for sparse nodes and proofs), so a path of log16(n) node reads yields
- * a proof of log2(n) hashes.
+ * (version of that node, its hash). A node also stores the hashes of its two 8-slot halves
+ * (when a half holds at least two keys), so a write that changes one half rehashes only that
+ * half (at most 8 hashes instead of 15) and a proof step hashes at most 4; the other binary
+ * hashes inside a node are recomputed when needed. A path of log16(n) node reads thus yields a
+ * proof of log2(n) hashes.
  *
  * Invariants of a stored tree (checked where cheap; violations are CAIRN_ESTORE_CORRUPT):
  * - every non-root node holds at least two keys in its subtree (a single key is a leaf slot in
@@ -17,6 +19,7 @@
  * Node encoding: u16be slot bitmap || u16be leaf bitmap (a subset) || per slot in nibble order:
  *   leaf:  u64be value version || key(32) || leaf hash(32)
  *   node:  u64be node version  || node hash(32)
+ * then, for each half (slots 0-7, then 8-15) that holds two or more keys, its hash(32).
  * Value record (state.values): value_hash(32) || value. Leaves keep their leaf hash, not the
  * value hash, so rewriting a node or proving hashes no leaves; the value hash is needed only for
  * a neighbour leaf in a non-membership proof, which reads it from the record.
@@ -30,10 +33,14 @@
 enum { K_EMPTY = 0, K_LEAF = 1, K_NODE = 2 };
 
 #define NODE_KEY_MAX (8 + 1 + CAIRN_SMT_KEY_LEN)
-#define NODE_VAL_MAX (4 + 16 * (8 + CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN))
+#define NODE_VAL_MAX (4 + 16 * (8 + CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN) + 2 * CAIRN_HASH_LEN)
 #define MAX_NIBBLES  (2 * CAIRN_SMT_KEY_LEN)
 
 static const char LATEST_KEY[] = "state.latest";
+
+/* Layout version of nodes, values and roots, the last byte of every root record. */
+#define STATE_FORMAT 2u
+#define ROOT_REC_LEN (CAIRN_HASH_LEN + 8 + 1)
 
 typedef struct child {
     uint8_t kind;
@@ -44,7 +51,17 @@ typedef struct child {
 
 typedef struct node {
     child c[16];
+    uint8_t half[2][CAIRN_HASH_LEN]; /* hashes of slots 0-7 and 8-15, where half_ok */
+    uint8_t half_ok[2];
 } node;
+
+/* 1 if the half h of a node with these slot and leaf bitmaps holds two or more keys. */
+static int half_is_node(unsigned slots, unsigned leaves, unsigned h)
+{
+    unsigned m = slots >> (8 * h) & 0xffu;
+    if (m == 0) return 0;
+    return (m & (m - 1)) != 0 || !(leaves >> (8 * h) & m);
+}
 
 /* A binary subtree inside a node: a power-of-two range of slots. */
 typedef struct hsub {
@@ -89,6 +106,11 @@ static size_t node_encode(uint8_t out[NODE_VAL_MAX], const node *nd)
             p += CAIRN_HASH_LEN;
         }
     }
+    for (unsigned h = 0; h < 2; h++) {
+        if (!half_is_node(slots, leaves, h)) continue;
+        memcpy(out + p, nd->half[h], CAIRN_HASH_LEN); /* finalize computed it */
+        p += CAIRN_HASH_LEN;
+    }
     cairn_put_u16be(out, slots);
     cairn_put_u16be(out + 2, leaves);
     return p;
@@ -122,19 +144,66 @@ static int node_decode(node *nd, const uint8_t *v, size_t len)
             p += CAIRN_HASH_LEN;
         }
     }
+    for (unsigned h = 0; h < 2; h++) {
+        nd->half_ok[h] = (uint8_t)half_is_node(slots, leaves, h);
+        if (!nd->half_ok[h]) continue;
+        if (len - p < CAIRN_HASH_LEN) return CAIRN_ESTORE_CORRUPT;
+        memcpy(nd->half[h], v + p, CAIRN_HASH_LEN);
+        p += CAIRN_HASH_LEN;
+    }
     return p == len ? 0 : CAIRN_ESTORE_CORRUPT;
+}
+
+/* The stored bytes of node (ver, depth d on key's path). */
+static int node_raw(cairn_txn *t, uint64_t ver, unsigned d, const uint8_t *key, const uint8_t **v,
+                    size_t *len)
+{
+    uint8_t k[NODE_KEY_MAX];
+    size_t klen = node_key(k, ver, d, key);
+    const void *p;
+    int err = cairn_txn_get(t, CAIRN_TABLE_STATE_NODES, k, klen, &p, len);
+    if (err == CAIRN_ENOENT) return CAIRN_ESTORE_CORRUPT; /* a parent points at it */
+    if (err) return err;
+    *v = p;
+    return 0;
 }
 
 static int node_load(cairn_txn *t, uint64_t ver, unsigned d, const uint8_t *key, node *nd)
 {
-    uint8_t k[NODE_KEY_MAX];
-    size_t klen = node_key(k, ver, d, key);
-    const void *v;
+    const uint8_t *v;
     size_t len;
-    int err = cairn_txn_get(t, CAIRN_TABLE_STATE_NODES, k, klen, &v, &len);
-    if (err == CAIRN_ENOENT) return CAIRN_ESTORE_CORRUPT; /* a parent points at it */
-    if (err) return err;
-    return node_decode(nd, v, len);
+    int err = node_raw(t, ver, d, key, &v, &len);
+    return err ? err : node_decode(nd, v, len);
+}
+
+#define LEAF_SLOT (8 + CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN)
+#define NODE_SLOT (8 + CAIRN_HASH_LEN)
+
+/*
+ * Slot i of a stored node read in place (the whole-node length is still checked): its kind,
+ * version and, for a leaf, a pointer to its key within v.
+ */
+static int node_slot(const uint8_t *v, size_t len, unsigned i, unsigned *kind, uint64_t *ver,
+                     const uint8_t **key)
+{
+    if (len < 4) return CAIRN_ESTORE_CORRUPT;
+    unsigned slots = cairn_get_u16be(v), leaves = cairn_get_u16be(v + 2), nodes = slots & ~leaves;
+    if (leaves & ~slots) return CAIRN_ESTORE_CORRUPT;
+    size_t halves = (size_t)(half_is_node(slots, leaves, 0) + half_is_node(slots, leaves, 1));
+    if (len != 4 + (size_t)__builtin_popcount(leaves) * LEAF_SLOT +
+                   (size_t)__builtin_popcount(nodes) * NODE_SLOT + halves * CAIRN_HASH_LEN)
+        return CAIRN_ESTORE_CORRUPT;
+    if (!(slots >> i & 1)) {
+        *kind = K_EMPTY;
+        return 0;
+    }
+    unsigned below = (1u << i) - 1;
+    size_t off = 4 + (size_t)__builtin_popcount(leaves & below) * LEAF_SLOT +
+                 (size_t)__builtin_popcount(nodes & below) * NODE_SLOT;
+    *ver = cairn_get_u64be(v + off);
+    *kind = leaves >> i & 1 ? K_LEAF : K_NODE;
+    *key = v + off + 8;
+    return 0;
 }
 
 /* Slots of nd that are occupied (bit i = slot i). */
@@ -176,6 +245,8 @@ static void range_hash(const node *nd, unsigned occ, unsigned lo, unsigned size,
         memcpy(out->hash, nd->c[slot].hash, CAIRN_HASH_LEN);
     } else if (size == 1) {
         memcpy(out->hash, nd->c[lo].hash, CAIRN_HASH_LEN);
+    } else if (size == 8 && nd->half_ok[lo / 8]) {
+        memcpy(out->hash, nd->half[lo / 8], CAIRN_HASH_LEN);
     } else {
         hsub l, r;
         range_hash(nd, occ, lo, size / 2, &l);
@@ -207,7 +278,10 @@ static int root_get(cairn_txn *t, uint64_t version, uint8_t hash[CAIRN_HASH_LEN]
     int err = cairn_txn_get(t, CAIRN_TABLE_STATE_ROOTS, k, 8, &v, &len);
     if (err == CAIRN_ENOENT) return CAIRN_ESTATE_VERSION;
     if (err) return err;
-    if (len != CAIRN_HASH_LEN + 8) return CAIRN_ESTORE_CORRUPT;
+    /* Pre-release builds wrote 40-byte records in an older node and value layout. */
+    if (len == CAIRN_HASH_LEN + 8) return CAIRN_ESTATE_FORMAT;
+    if (len != ROOT_REC_LEN) return CAIRN_ESTORE_CORRUPT;
+    if (((const uint8_t *)v)[ROOT_REC_LEN - 1] != STATE_FORMAT) return CAIRN_ESTATE_FORMAT;
     memcpy(hash, v, CAIRN_HASH_LEN);
     *ver = cairn_get_u64be((const uint8_t *)v + CAIRN_HASH_LEN);
     if (*ver > version) return CAIRN_ESTORE_CORRUPT;
@@ -248,17 +322,20 @@ int cairn_smt_get(cairn_txn *t, uint64_t version, const uint8_t key[CAIRN_SMT_KE
     uint64_t ver;
     int err = root_get(t, version, root, &ver);
     if (err) return err;
-    node nd;
     for (unsigned d = 0; d < MAX_NIBBLES; d++) {
-        if ((err = node_load(t, ver, d, key, &nd)) != 0) return err;
-        const child *c = &nd.c[nibble(key, d)];
-        if (c->kind == K_EMPTY) return CAIRN_ENOENT;
-        if (c->kind == K_LEAF) {
-            if (memcmp(c->key, key, CAIRN_SMT_KEY_LEN) != 0) return CAIRN_ENOENT;
-            return value_get(t, key, c->ver, NULL, val, len);
+        const uint8_t *v, *lkey;
+        size_t vlen;
+        unsigned kind;
+        uint64_t cver;
+        if ((err = node_raw(t, ver, d, key, &v, &vlen)) != 0) return err;
+        if ((err = node_slot(v, vlen, nibble(key, d), &kind, &cver, &lkey)) != 0) return err;
+        if (kind == K_EMPTY) return CAIRN_ENOENT;
+        if (cver > ver) return CAIRN_ESTORE_CORRUPT; /* nothing below is newer */
+        if (kind == K_LEAF) {
+            if (memcmp(lkey, key, CAIRN_SMT_KEY_LEN) != 0) return CAIRN_ENOENT;
+            return value_get(t, key, cver, NULL, val, len);
         }
-        if (c->ver > ver) return CAIRN_ESTORE_CORRUPT; /* children are never newer */
-        ver = c->ver;
+        ver = cver;
     }
     return CAIRN_ESTORE_CORRUPT;
 }
@@ -344,7 +421,8 @@ typedef struct upd {
     const uint8_t *key;
     const uint8_t *value; /* NULL: delete */
     size_t len;
-    size_t idx; /* position in the caller's batch: the last one of a key wins */
+    size_t idx;    /* position in the caller's batch: the last one of a key wins */
+    int unchanged; /* a put of the value the key already has: nothing to write */
     uint8_t vh[CAIRN_HASH_LEN];
     uint8_t lh[CAIRN_HASH_LEN];
 } upd;
@@ -432,8 +510,17 @@ static int finalize(apply_ctx *c, node *nw, unsigned d, const uint8_t *key, int 
             return 0;
         }
     }
+    unsigned occ = occupied(nw);
+    for (unsigned i = 0; i < 2; i++) {
+        if (nw->half_ok[i]) continue;
+        hsub hh;
+        range_hash(nw, occ, 8 * i, 8, &hh);
+        if (hh.kind != K_NODE) continue; /* EMPTY or a single leaf: not stored */
+        memcpy(nw->half[i], hh.hash, CAIRN_HASH_LEN);
+        nw->half_ok[i] = 1;
+    }
     hsub h;
-    range_hash(nw, occupied(nw), 0, 16, &h);
+    range_hash(nw, occ, 0, 16, &h);
     int err = emit(c, d, key, nw);
     if (err) return err;
     memset(out, 0, sizeof *out);
@@ -477,12 +564,11 @@ static int same_child(const child *a, const child *b)
     return a->kind != K_LEAF || memcmp(a->key, b->key, CAIRN_SMT_KEY_LEN) == 0;
 }
 
-static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u, size_t n,
-                        child *out);
+static int update_child(apply_ctx *c, const child *old, unsigned d, upd *u, size_t n, child *out);
 
 /* Applies the sorted updates u (all on nd's path at depth d) to node nd. */
-static int update_node(apply_ctx *c, const node *nd, unsigned d, const upd *u, size_t n,
-                       int is_root, int force, const child *old, child *out)
+static int update_node(apply_ctx *c, const node *nd, unsigned d, upd *u, size_t n, int is_root,
+                       int force, const child *old, child *out)
 {
     node nw = *nd;
     int changed = force;
@@ -492,7 +578,10 @@ static int update_node(apply_ctx *c, const node *nd, unsigned d, const upd *u, s
         while (j < n && nibble(u[j].key, d) == nib) j++;
         int err = update_child(c, &nd->c[nib], d + 1, u + i, j - i, &nw.c[nib]);
         if (err) return err;
-        if (!same_child(&nw.c[nib], &nd->c[nib])) changed = 1;
+        if (!same_child(&nw.c[nib], &nd->c[nib])) {
+            changed = 1;
+            nw.half_ok[nib >> 3] = 0;
+        }
         i = j;
     }
     if (!changed) {
@@ -502,8 +591,7 @@ static int update_node(apply_ctx *c, const node *nd, unsigned d, const upd *u, s
     return finalize(c, &nw, d, n ? u[0].key : NULL, is_root, out);
 }
 
-static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u, size_t n,
-                        child *out)
+static int update_child(apply_ctx *c, const child *old, unsigned d, upd *u, size_t n, child *out)
 {
     if (old->kind == K_NODE) {
         if (d >= MAX_NIBBLES) return CAIRN_ESTORE_CORRUPT;
@@ -521,6 +609,11 @@ static int update_child(apply_ctx *c, const child *old, unsigned d, const upd *u
             int cmp = memcmp(old->key, u[i].key, CAIRN_SMT_KEY_LEN);
             if (cmp <= 0) pending = 0;
             if (cmp < 0) c->scratch[m++] = ol;
+            if (cmp == 0 && u[i].value && memcmp(old->hash, u[i].lh, CAIRN_HASH_LEN) == 0) {
+                u[i].unchanged = 1; /* same key and value: keep the leaf and its version */
+                c->scratch[m++] = ol;
+                continue;
+            }
         }
         if (u[i].value) c->scratch[m++] = (entry){u[i].key, u[i].lh, c->version};
     }
@@ -540,7 +633,7 @@ static int write_values(apply_ctx *c, const upd *u, size_t n)
     cairn_put_u64be(k, c->version);
     int err = 0;
     for (size_t i = 0; i < n && !err; i++) {
-        if (!u[i].value) continue;
+        if (!u[i].value || u[i].unchanged) continue;
         memcpy(k + 8, u[i].key, CAIRN_SMT_KEY_LEN);
         memcpy(rec, u[i].vh, CAIRN_HASH_LEN);
         if (u[i].len) memcpy(rec + CAIRN_HASH_LEN, u[i].value, u[i].len);
@@ -602,8 +695,8 @@ int cairn_smt_apply(cairn_txn *t, uint64_t version, const cairn_smt_update *ups,
         if ((err = node_load(t, old.ver, 0, NULL, &nd)) != 0) goto out;
     }
     child nr;
-    if ((err = write_values(&c, u, m)) != 0) goto out;
     if ((err = update_node(&c, &nd, 0, u, m, 1, first, &old, &nr)) != 0) goto out;
+    if ((err = write_values(&c, u, m)) != 0) goto out;
 
     /* New nodes sort after every stored one (their version is the largest): append in order. */
     if (c.nout) qsort(c.outs, c.nout, sizeof *c.outs, out_cmp);
@@ -612,10 +705,11 @@ int cairn_smt_apply(cairn_txn *t, uint64_t version, const cairn_smt_update *ups,
                             c.arena + c.outs[i].off, c.outs[i].len, 1);
     if (err) goto out;
 
-    uint8_t k[8], rec[CAIRN_HASH_LEN + 8];
+    uint8_t k[8], rec[ROOT_REC_LEN];
     cairn_put_u64be(k, version);
     memcpy(rec, nr.hash, CAIRN_HASH_LEN);
     cairn_put_u64be(rec + CAIRN_HASH_LEN, nr.ver);
+    rec[ROOT_REC_LEN - 1] = STATE_FORMAT;
     if ((err = cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, k, 8, rec, sizeof rec, 1)) != 0) goto out;
     if ((err = cairn_txn_put(t, CAIRN_TABLE_META, LATEST_KEY, sizeof LATEST_KEY - 1, k, 8, 0)) != 0)
         goto out;

@@ -19,15 +19,15 @@
  * the version that wrote them, and a new version writes only the nodes on changed paths.
  * Nothing is ever pruned (docs/state.md says what pruning would take).
  *
- * Storage (tables reserved in ledger/store.h):
- *   state.nodes   u64be version || u8 depth || packed nibble path  ->  16-way node
- *   state.values  u64be version || key(32)                          ->  value bytes
- *   state.roots   u64be version                                      ->  root(32) || u64be root
- * node version meta "state.latest"                                              ->  u64be latest
- * version
+ * Storage (tables reserved in ledger/store.h; layout in docs/state.md):
+ *   state.nodes   u64be version || u8 depth || packed nibble path -> 16-way node
+ *   state.values  u64be version || key(32) -> value_hash(32) || value
+ *   state.roots   u64be version -> root(32) || u64be root node version || u8 layout (2)
+ *   meta          "state.latest" -> u64be latest applied version
  *
  * Errors: 0 or a negative CAIRN_E* code. Storage errors come from ledger/store.h (and poison a
- * write transaction); CAIRN_ESTATE_VERSION for a version never applied; CAIRN_ESTORE_CORRUPT for
+ * write transaction); CAIRN_ESTATE_VERSION for a version never applied; CAIRN_ESTATE_FORMAT for a
+ * tree written in another layout (e.g. by a pre-release build); CAIRN_ESTORE_CORRUPT for
  * stored state that breaks the tree's invariants (a missing or malformed node or value record),
  * which the caller must treat like any storage corruption: stop, never guess.
  *
@@ -58,7 +58,9 @@
 #define CAIRN_SMT_PROOF_ABSENT_LEAF  2 /* the key's path ends in another key's leaf */
 
 /* One update of a batch. value == NULL deletes the key (len must be 0); any other value,
- * including an empty one (non-NULL, len 0), is stored. The tree does not keep the pointer. */
+ * including an empty one (non-NULL, len 0), is stored. The tree does not keep the pointer. A
+ * value must not point into the store (e.g. straight from cairn_smt_get on the same write
+ * transaction): LMDB may move such bytes on the first write of the batch; copy them first. */
 typedef struct cairn_smt_update {
     uint8_t key[CAIRN_SMT_KEY_LEN];
     const uint8_t *value;
@@ -70,7 +72,8 @@ typedef struct cairn_smt_update {
  * root_out (may be NULL). version must be greater than every version applied before
  * (CAIRN_ESTATE_VERSION_ORDER); gaps are allowed. The batch is sorted by key internally and the
  * last update of a key wins, so the result does not depend on the batch order. Deleting an
- * absent key is a no-op; n == 0 records the previous root (the empty root for a first version).
+ * absent key and putting the value a key already has are no-ops (nothing is written for them);
+ * n == 0 records the previous root (the empty root for a first version).
  * CAIRN_EINVAL for a NULL value with len != 0, CAIRN_ETOOBIG for a value over
  * CAIRN_SMT_MAX_VALUE; those are checked before anything is written. Costs O(n log n) node
  * writes and one value write per put. On any error the caller must abort t.

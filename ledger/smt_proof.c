@@ -24,24 +24,42 @@ void cairn_smt_hash_value(uint8_t out[CAIRN_HASH_LEN], const uint8_t *value, siz
     cairn_sha256_final(&h, out);
 }
 
+/*
+ * H(tag || a || b) for the 18-byte leaf and node tags: 82 bytes, which with SHA-256's padding
+ * (FIPS 180-4, 5.1.1: 0x80, zeros, the bit length as u64be) are exactly two blocks, compressed
+ * directly. The result is plain SHA-256 (the known-answer tests pin it); this only skips the
+ * buffering of the streaming interface (about 15% of a node hash on the project machine).
+ */
+#define PAIR_INPUT (18 + 2 * CAIRN_HASH_LEN)
+_Static_assert(sizeof TAG_LEAF == 18 && sizeof TAG_NODE == 18, "tags must fill 18 bytes");
+
+static void hash_tag_pair(uint8_t out[CAIRN_HASH_LEN], const char tag[18],
+                          const uint8_t a[CAIRN_HASH_LEN], const uint8_t b[CAIRN_HASH_LEN])
+{
+    uint8_t blk[128];
+    memcpy(blk, tag, 18);
+    memcpy(blk + 18, a, CAIRN_HASH_LEN);
+    memcpy(blk + 18 + CAIRN_HASH_LEN, b, CAIRN_HASH_LEN);
+    blk[PAIR_INPUT] = 0x80;
+    memset(blk + PAIR_INPUT + 1, 0, 128 - 8 - (PAIR_INPUT + 1));
+    cairn_put_u64be(blk + 120, (uint64_t)PAIR_INPUT * 8);
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Transform(&c, blk);
+    SHA256_Transform(&c, blk + 64);
+    for (int i = 0; i < 8; i++) cairn_put_u32be(out + 4 * i, (uint32_t)c.h[i]);
+}
+
 void cairn_smt_hash_leaf(uint8_t out[CAIRN_HASH_LEN], const uint8_t key[CAIRN_SMT_KEY_LEN],
                          const uint8_t value_hash[CAIRN_HASH_LEN])
 {
-    uint8_t buf[sizeof TAG_LEAF + CAIRN_SMT_KEY_LEN + CAIRN_HASH_LEN];
-    memcpy(buf, TAG_LEAF, sizeof TAG_LEAF);
-    memcpy(buf + sizeof TAG_LEAF, key, CAIRN_SMT_KEY_LEN);
-    memcpy(buf + sizeof TAG_LEAF + CAIRN_SMT_KEY_LEN, value_hash, CAIRN_HASH_LEN);
-    cairn_sha256_oneshot(out, buf, sizeof buf);
+    hash_tag_pair(out, TAG_LEAF, key, value_hash);
 }
 
 void cairn_smt_hash_node(uint8_t out[CAIRN_HASH_LEN], const uint8_t left[CAIRN_HASH_LEN],
                          const uint8_t right[CAIRN_HASH_LEN])
 {
-    uint8_t buf[sizeof TAG_NODE + 2 * CAIRN_HASH_LEN];
-    memcpy(buf, TAG_NODE, sizeof TAG_NODE);
-    memcpy(buf + sizeof TAG_NODE, left, CAIRN_HASH_LEN);
-    memcpy(buf + sizeof TAG_NODE + CAIRN_HASH_LEN, right, CAIRN_HASH_LEN);
-    cairn_sha256_oneshot(out, buf, sizeof buf);
+    hash_tag_pair(out, TAG_NODE, left, right);
 }
 
 void cairn_smt_empty_root(uint8_t out[CAIRN_HASH_LEN])

@@ -33,9 +33,9 @@
     XX(META, "meta")                   /* store identity, format version, module metadata */       \
     XX(LOG_LEAVES, "log.leaves")       /* u64be leaf index -> leaf bytes */                        \
     XX(LOG_TILES, "log.tiles")         /* u8 tile level || u64be tile index -> node hashes */      \
-    XX(STATE_NODES, "state.nodes")     /* authenticated state tree nodes (ledger/smt.h) */         \
-    XX(STATE_VALUES, "state.values")   /* authenticated state values (ledger/smt.h) */             \
-    XX(STATE_ROOTS, "state.roots")     /* u64be version -> state root (ledger/smt.h) */            \
+    XX(STATE_NODES, "state.nodes")     /* u64be version || depth || path -> node (ledger/smt.h) */ \
+    XX(STATE_VALUES, "state.values")   /* u64be version || key -> value hash || value (smt.h) */   \
+    XX(STATE_ROOTS, "state.roots")     /* u64be version -> root || root node version (smt.h) */    \
     XX(BLOCKS, "blocks")               /* u64be height -> block record */                          \
     XX(TX_INDEX, "tx.index")           /* tx hash -> height, log index, result */                  \
     XX(ANCHOR_INDEX, "anchor.index")   /* data digest -> log index */                              \

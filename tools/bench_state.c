@@ -207,7 +207,7 @@ int bench_state(int argc, char **argv)
     double verify_per_s = (double)proofs / verify_s[0];
     double avg_bytes = bytes[0] / (double)proofs, avg_absent = bytes[1] / (double)proofs;
     double get_per_s = (double)proofs / get_s;
-    double growth = ((double)used1 - (double)used0) / nb;
+    double growth = ((double)used1 - (double)used0) / (2 * nb); /* both phases */
     printf(
         "State tree: %llu keys (%llu after inserts), %llu-byte values, durable batches of %llu\n",
         (unsigned long long)keys, (unsigned long long)total, (unsigned long long)value_bytes,

@@ -677,7 +677,9 @@ static void test_corruption(void **state)
     }
     uint8_t root[32];
     assert_int_equal(apply_commit(f->s, 1, u, 3, root), 0);
-    assert_int_equal(apply_commit(f->s, 2, u, 1, root), 0);
+    cairn_smt_update w = u[0];
+    w.value = (const uint8_t *)"w";
+    assert_int_equal(apply_commit(f->s, 2, &w, 1, root), 0);
     /* Version 1's value record of key 1 goes missing; version 2's root node is truncated. */
     cairn_txn *t;
     assert_int_equal(cairn_store_write_begin(f->s, &t), 0);
@@ -705,6 +707,67 @@ static void test_corruption(void **state)
                      CAIRN_ESTORE_CORRUPT);
     cairn_txn_abort(t);
     assert_int_equal(apply_commit(f->s, 3, u, 1, root), CAIRN_ESTORE_CORRUPT);
+
+    /* Root records of another layout: a pre-release 40-byte record, layout 1 (before the half
+     * hashes in nodes), an unknown layout byte. */
+    assert_int_equal(cairn_store_write_begin(f->s, &t), 0);
+    uint8_t rk[8] = {0, 0, 0, 0, 0, 0, 0, 1}, rec[41];
+    const void *rv;
+    size_t rlen;
+    assert_int_equal(cairn_txn_get(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, &rv, &rlen), 0);
+    assert_int_equal(rlen, 41);
+    assert_int_equal(((const uint8_t *)rv)[40], 2);
+    memcpy(rec, rv, 41);
+    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 40, 0), 0);
+    assert_int_equal(cairn_smt_root(t, 1, root), CAIRN_ESTATE_FORMAT);
+    rec[40] = 1;
+    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 41, 0), 0);
+    assert_int_equal(cairn_smt_get(t, 1, u[0].key, &v, &len), CAIRN_ESTATE_FORMAT);
+    rec[40] = 3;
+    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 41, 0), 0);
+    assert_int_equal(cairn_smt_root(t, 1, root), CAIRN_ESTATE_FORMAT);
+    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_STATE_ROOTS, rk, 8, rec, 39, 0), 0);
+    assert_int_equal(cairn_smt_root(t, 1, root), CAIRN_ESTORE_CORRUPT);
+    cairn_txn_abort(t);
+}
+
+/* Putting the value a key already has changes nothing: no node, no value record, same root. */
+static void test_unchanged_put(void **state)
+{
+    fixture *f = *state;
+    cairn_smt_update u[2];
+    memset(u, 0, sizeof u);
+    u[0].key[0] = 0x10;
+    u[1].key[0] = 0x20;
+    u[0].value = u[1].value = (const uint8_t *)"same";
+    u[0].len = u[1].len = 4;
+    uint8_t r1[32], r2[32], r3[32];
+    assert_int_equal(apply_commit(f->s, 1, u, 2, r1), 0);
+    assert_int_equal(apply_commit(f->s, 2, u, 2, r2), 0);
+    assert_memory_equal(r1, r2, 32);
+    cairn_txn *t;
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    const void *v;
+    size_t len;
+    uint8_t nk[9] = {0, 0, 0, 0, 0, 0, 0, 2, 0}, vk[40] = {0, 0, 0, 0, 0, 0, 0, 2};
+    memcpy(vk + 8, u[0].key, 32);
+    assert_int_equal(cairn_txn_get(t, CAIRN_TABLE_STATE_NODES, nk, 9, &v, &len), CAIRN_ENOENT);
+    assert_int_equal(cairn_txn_get(t, CAIRN_TABLE_STATE_VALUES, vk, 40, &v, &len), CAIRN_ENOENT);
+    check_proof(t, 2, u[0].key, (const uint8_t *)"same", 4);
+    cairn_txn_abort(t);
+    /* A changed value in the same batch as an unchanged one writes only what changed. */
+    u[1].value = (const uint8_t *)"diff";
+    assert_int_equal(apply_commit(f->s, 3, u, 2, r3), 0);
+    assert_memory_not_equal(r3, r1, 32);
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    vk[7] = 3;
+    assert_int_equal(cairn_txn_get(t, CAIRN_TABLE_STATE_VALUES, vk, 40, &v, &len), CAIRN_ENOENT);
+    memcpy(vk + 8, u[1].key, 32);
+    assert_int_equal(cairn_txn_get(t, CAIRN_TABLE_STATE_VALUES, vk, 40, &v, &len), 0);
+    check_proof(t, 3, u[0].key, (const uint8_t *)"same", 4);
+    check_proof(t, 3, u[1].key, (const uint8_t *)"diff", 4);
+    check_proof(t, 1, u[1].key, (const uint8_t *)"same", 4);
+    cairn_txn_abort(t);
 }
 
 int main(void)
@@ -719,6 +782,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_requests, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_map_full_retry, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corruption, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unchanged_put, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
