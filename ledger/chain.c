@@ -170,6 +170,18 @@ int cairn_chain_anchor_index(cairn_txn *t, const uint8_t *digest, size_t len, ui
     return 0;
 }
 
+int cairn_chain_stream(cairn_txn *t, const uint8_t device[32], const uint8_t *stream, size_t len,
+                       cairn_stream *out)
+{
+    uint8_t id[32];
+    const void *v;
+    size_t vl;
+    cairn_stream_id(id, device, stream, len);
+    int err = cairn_txn_get(t, CAIRN_TABLE_STREAMS, id, 32, &v, &vl);
+    if (err) return err;
+    return cairn_stream_decode(out, v, vl) ? CAIRN_ESTORE_CORRUPT : 0;
+}
+
 int cairn_chain_entry_body(cairn_txn *t, const char *chain_id, uint64_t index,
                            Cairn__V1__TxBody **body)
 {
@@ -342,7 +354,9 @@ static int write_indexes(cairn_txn *t, const uint8_t hash[32], uint64_t height, 
     cairn_put_u32be(v + 16, (uint32_t)result);
     int err = cairn_txn_put(t, CAIRN_TABLE_TX_INDEX, hash, 32, v, 20, 0);
     if (err || result != 0) return err;
-    if (fx->has_device) {
+    /* Device events are the device's lifecycle (registration, keys, status, transfers,
+     * attestations); its anchors are found by digest (anchor.index) and per stream. */
+    if (fx->has_device && !fx->has_anchor) {
         uint8_t k[40];
         memcpy(k, fx->device_id, 32);
         cairn_put_u64be(k + 32, index);

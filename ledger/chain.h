@@ -9,7 +9,8 @@
  *                 'H' || block hash       -> u64be height
  *   tx.index      tx hash                 -> u64be height || u64be log index || i32 result
  *   anchor.index  u8 len || data digest   -> u64be log index of the first anchor of it
- *   device.events device id || u64be log index -> u8 payload kind
+ *   device.events device id || u64be log index -> u8 payload kind (lifecycle, not anchors)
+ *   streams       stream id (records.h cairn_stream_id) -> stream counters
  *   meta "chain.head" -> u64be height, "chain.genesis" -> genesis hash
  * The state tree's version is the block height; the genesis state is version 0.
  *
@@ -64,6 +65,10 @@ CAIRN_MUST_CHECK int cairn_chain_tx_status(cairn_txn *t, const uint8_t hash[32],
 /* Log index of the first anchor of a data digest. CAIRN_ENOENT if never anchored. */
 CAIRN_MUST_CHECK int cairn_chain_anchor_index(cairn_txn *t, const uint8_t *digest, size_t len,
                                               uint64_t *log_index);
+/* Counters of a device's anchor stream. CAIRN_ENOENT if it never anchored on it. */
+CAIRN_MUST_CHECK int cairn_chain_stream(cairn_txn *t, const uint8_t device[32], const uint8_t *stream,
+                                        size_t len, cairn_stream *out);
+
 /* Decodes the TxBody of the transaction logged at index (caller frees with
  * protobuf_c_message_free_unpacked). */
 CAIRN_MUST_CHECK int cairn_chain_entry_body(cairn_txn *t, const char *chain_id, uint64_t index,

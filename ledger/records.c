@@ -396,3 +396,21 @@ void cairn_ext_id_commitment(uint8_t out[32], uint8_t scheme, const uint8_t *val
     cairn_sha256_oneshot(out, b.p, b.len);
     cairn_buf_free(&b);
 }
+
+void cairn_id_pair(uint8_t out[32], const char *tag, const uint8_t *a, size_t alen, const uint8_t *b,
+                   size_t blen)
+{
+    cairn_sha256 h;
+    cairn_sha256_init(&h);
+    cairn_sha256_update(&h, tag, strlen(tag) + 1);
+    uint8_t l[2] = {(uint8_t)(alen >> 8), (uint8_t)alen};
+    cairn_sha256_update(&h, l, 2);
+    cairn_sha256_update(&h, a, alen);
+    cairn_sha256_update(&h, b, blen);
+    cairn_sha256_final(&h, out);
+}
+
+void cairn_stream_id(uint8_t out[32], const uint8_t device[32], const uint8_t *stream, size_t len)
+{
+    cairn_id_pair(out, "CAIRN-STREAM-ID-V1", device, 32, stream, len);
+}

@@ -34,7 +34,7 @@ typedef enum cairn_rec_kind {
     CAIRN_REC_FIRMWARE = 4,
     CAIRN_REC_FW_DIGEST = 5, /* image digest -> release id */
     CAIRN_REC_FW_LINE = 6,   /* (vendor, class) -> highest security version */
-    CAIRN_REC_STREAM = 7,    /* (device, stream) -> last anchor sequence */
+    CAIRN_REC_STREAM = 7,    /* reserved: stream counters are in the `streams` table instead */
     CAIRN_REC_PROPOSAL = 8,
     CAIRN_REC_POLICY = 9, /* the governance policy (one record, id = zeros) */
 } cairn_rec_kind;
@@ -198,6 +198,11 @@ void cairn_device_id(uint8_t out[32], const char *chain_id, const uint8_t owner[
                      const uint8_t first_id_commitment[32]);
 void cairn_release_id(uint8_t out[32], const uint8_t vendor[32], const cairn_str *device_class,
                       const cairn_str *version);
+/* H(TAG(tag) || u16 len(a) || a || b): ids derived from two parts (docs/formats.md). */
+void cairn_id_pair(uint8_t out[32], const char *tag, const uint8_t *a, size_t alen, const uint8_t *b,
+                   size_t blen);
+/* The id of a device's anchor stream: cairn_id_pair("CAIRN-STREAM-ID-V1", device, stream). */
+void cairn_stream_id(uint8_t out[32], const uint8_t device[32], const uint8_t *stream, size_t len);
 void cairn_ext_id_commitment(uint8_t out[32], uint8_t scheme, const uint8_t *value, size_t len,
                              const uint8_t salt[32]);
 

@@ -120,18 +120,6 @@ static int check_new_key(env_t *env, const cairn_pubkey *k)
     return cairn_sig_key_check(env->sig, (cairn_sig_alg)k->alg, k->key, k->len);
 }
 
-static void tagged_pair(uint8_t out[32], const char *tag, const uint8_t *a, size_t alen,
-                        const uint8_t *b, size_t blen)
-{
-    cairn_sha256 h;
-    cairn_sha256_init(&h);
-    cairn_sha256_update(&h, tag, strlen(tag) + 1);
-    uint8_t l[2] = {(uint8_t)(alen >> 8), (uint8_t)alen};
-    cairn_sha256_update(&h, l, 2);
-    cairn_sha256_update(&h, a, alen);
-    cairn_sha256_update(&h, b, blen);
-    cairn_sha256_final(&h, out);
-}
 
 /* ---- devices ---- */
 
@@ -275,7 +263,7 @@ static int transfer_accept(env_t *env, const cairn_tx *tx, const Cairn__V1__Devi
 
 static void digest_id(uint8_t out[32], const cairn_digest *d)
 {
-    tagged_pair(out, "CAIRN-FW-DIGEST-V1", &d->alg, 1, d->value, d->len);
+    cairn_id_pair(out, "CAIRN-FW-DIGEST-V1", &d->alg, 1, d->value, d->len);
 }
 
 static int firmware_publish(env_t *env, const cairn_tx *tx, const Cairn__V1__FirmwarePublish *m)
@@ -300,7 +288,7 @@ static int firmware_publish(env_t *env, const cairn_tx *tx, const Cairn__V1__Fir
     err = cairn_state_get_id(env->st, CAIRN_REC_FW_DIGEST, did, other);
     if (err == 0) return CAIRN_EFW_EXISTS; /* one image is one release */
     if (err != CAIRN_ENOENT) return err;
-    tagged_pair(line, "CAIRN-FW-LINE-V1", f.vendor, 32, (const uint8_t *)f.device_class.s,
+    cairn_id_pair(line, "CAIRN-FW-LINE-V1", f.vendor, 32, (const uint8_t *)f.device_class.s,
                 f.device_class.len);
     uint64_t max_svn = 0;
     err = cairn_state_get_u64(env->st, CAIRN_REC_FW_LINE, line, &max_svn);
@@ -411,9 +399,15 @@ static int data_anchor(env_t *env, const cairn_tx *tx, const Cairn__V1__DataAnch
         return CAIRN_EFIELD;
     if ((err = digest_from(m->data_digest, &dig, 1))) return err;
     uint8_t sid[32];
-    tagged_pair(sid, "CAIRN-STREAM-ID-V1", d.id, 32, m->stream_id.data, m->stream_id.len);
+    cairn_stream_id(sid, d.id, m->stream_id.data, m->stream_id.len);
+    /* Stream counters live in a plain table, not in the state tree: they are updated by every
+     * anchor, a verifier never needs to prove them, and any divergence between nodes would
+     * still show in the log root (every leaf carries its result). */
     cairn_stream st = {0, 0, 0};
-    err = cairn_state_get_stream(env->st, sid, &st);
+    const void *sv;
+    size_t svl;
+    err = cairn_txn_get(env->t, CAIRN_TABLE_STREAMS, sid, 32, &sv, &svl);
+    if (!err && cairn_stream_decode(&st, sv, svl) != 0) err = CAIRN_ESTORE_CORRUPT;
     if (err && err != CAIRN_ENOENT) return err;
     if (m->sequence <= st.last_sequence) return CAIRN_EANCHOR_SEQUENCE;
     if (m->sequence != st.last_sequence + 1) st.gaps++;
@@ -424,7 +418,12 @@ static int data_anchor(env_t *env, const cairn_tx *tx, const Cairn__V1__DataAnch
     fx->has_anchor = 1;
     memcpy(fx->anchor_digest, dig.value, dig.len);
     fx->anchor_digest_len = dig.len;
-    return cairn_state_put_stream(env->st, sid, &st);
+    cairn_buf sb = CAIRN_BUF_INIT;
+    cairn_stream_encode(&sb, &st);
+    err = cairn_buf_finish(&sb);
+    if (!err) err = cairn_txn_put(env->t, CAIRN_TABLE_STREAMS, sid, 32, sb.p, sb.len, 0);
+    cairn_buf_free(&sb);
+    return err;
 }
 
 /* ---- organizations and governance ---- */

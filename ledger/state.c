@@ -192,14 +192,6 @@ int cairn_state_put_policy(cairn_state *s, const cairn_policy *p)
 {
     PUT_REC(s, CAIRN_REC_POLICY, zero_id, cairn_policy_encode, p);
 }
-int cairn_state_get_stream(cairn_state *s, const uint8_t id[32], cairn_stream *st)
-{
-    GET_REC(s, CAIRN_REC_STREAM, id, cairn_stream_decode, st);
-}
-int cairn_state_put_stream(cairn_state *s, const uint8_t id[32], const cairn_stream *st)
-{
-    PUT_REC(s, CAIRN_REC_STREAM, id, cairn_stream_encode, st);
-}
 
 int cairn_state_get_id(cairn_state *s, cairn_rec_kind kind, const uint8_t id[32], uint8_t out[32])
 {

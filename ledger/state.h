@@ -46,8 +46,6 @@ CAIRN_MUST_CHECK int cairn_state_get_proposal(cairn_state *s, const uint8_t id[3
 CAIRN_MUST_CHECK int cairn_state_put_proposal(cairn_state *s, const cairn_proposal *p);
 CAIRN_MUST_CHECK int cairn_state_get_policy(cairn_state *s, cairn_policy *p);
 CAIRN_MUST_CHECK int cairn_state_put_policy(cairn_state *s, const cairn_policy *p);
-CAIRN_MUST_CHECK int cairn_state_get_stream(cairn_state *s, const uint8_t id[32], cairn_stream *st);
-CAIRN_MUST_CHECK int cairn_state_put_stream(cairn_state *s, const uint8_t id[32], const cairn_stream *st);
 /* Small fixed-size records: a 32-byte id (FW_DIGEST -> release id) or a u64 (FW_LINE). */
 CAIRN_MUST_CHECK int cairn_state_get_id(cairn_state *s, cairn_rec_kind kind, const uint8_t id[32],
                                         uint8_t out[32]);

@@ -41,7 +41,8 @@
     XX(ANCHOR_INDEX, "anchor.index")   /* data digest -> log index */                              \
     XX(DEVICE_EVENTS, "device.events") /* device id || u64be log index -> event kind */            \
     XX(REPLAY, "replay")               /* replay-protection records */                             \
-    XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */
+    XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */          \
+    XX(STREAMS, "streams")             /* anchor stream id -> counters (not in the state tree) */
 
 typedef enum cairn_table {
 #define CAIRN_XX_TABLE(id, name) CAIRN_TABLE_##id,

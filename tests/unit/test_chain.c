@@ -301,6 +301,17 @@ static void test_anchors_and_replay(void **state)
     assert_int_equal(anchor(f, &d, 1, 0xD2), CAIRN_EANCHOR_SEQUENCE); /* repeat */
     assert_int_equal(anchor(f, &d, 5, 0xD3), 0);                        /* gap: recorded */
     assert_int_equal(anchor(f, &d, 4, 0xD4), CAIRN_EANCHOR_SEQUENCE);   /* going back */
+    {
+        cairn_txn *rt;
+        cairn_stream sc;
+        assert_int_equal(cairn_store_read_begin(f->s, &rt), 0);
+        assert_int_equal(cairn_chain_stream(rt, d.id, (const uint8_t *)"temp", 4, &sc), 0);
+        assert_int_equal(sc.last_sequence, 5);
+        assert_int_equal(sc.anchors, 2);
+        assert_int_equal(sc.gaps, 1);
+        assert_int_equal(cairn_chain_stream(rt, d.id, (const uint8_t *)"other", 5, &sc), CAIRN_ENOENT);
+        cairn_txn_abort(rt);
+    }
 
     /* The same signed transaction twice: replay, in a later block and within one block. */
     cairn_buf tx = CAIRN_BUF_INIT;
