@@ -94,7 +94,8 @@ void cairn_commit_signing_input(cairn_buf *b, const char *chain_id, uint64_t hei
 int cairn_certificate_verify(const cairn_certificate *c, const cairn_genesis *g, uint64_t height,
                              const uint8_t block_hash[32], cairn_verify_fn verify, void *verify_ctx)
 {
-    if (c->height != height || memcmp(c->block_hash, block_hash, 32) != 0) return CAIRN_ECERTIFICATE;
+    if (c->height != height || memcmp(c->block_hash, block_hash, 32) != 0)
+        return CAIRN_ECERTIFICATE;
     uint64_t total = 0, signed_power = 0;
     for (size_t i = 0; i < g->n_validators; i++) total += g->validators[i].power;
     uint8_t seen[CAIRN_GENESIS_MAX_VALIDATORS] = {0};

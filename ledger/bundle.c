@@ -12,7 +12,7 @@
 #include "ledger/tx.h"
 #include "proto/cairn/v1/api.pb-c.h"
 
-#define BUNDLE_VERSION 1u
+#define BUNDLE_VERSION   1u
 #define BUNDLE_MAX_BYTES ((size_t)256 << 10)
 
 /* ---- building ---- */
@@ -52,8 +52,8 @@ static int record_with_proof(cairn_txn *t, uint64_t version, cairn_rec_kind kind
     return 0;
 }
 
-int cairn_bundle_build(const cairn_chain *c, cairn_txn *t, const uint8_t *digest,
-                       size_t digest_len, cairn_buf *out)
+int cairn_bundle_build(const cairn_chain *c, cairn_txn *t, const uint8_t *digest, size_t digest_len,
+                       cairn_buf *out)
 {
     uint64_t index;
     int err = cairn_chain_anchor_index(t, digest, digest_len, &index);
@@ -168,11 +168,13 @@ static int check_inclusion(vctx *v, const char *what, const cairn_header *h, uin
     uint8_t lh[32], p[CAIRN_MERKLE_MAX_PROOF][32];
     if (n > CAIRN_MERKLE_MAX_PROOF) return bad(v, CAIRN_EBUNDLE, "%s: proof too long", what);
     for (size_t i = 0; i < n; i++) {
-        if (path[i].len != 32) return bad(v, CAIRN_EBUNDLE, "%s: proof hash %zu is not 32 bytes", what, i);
+        if (path[i].len != 32)
+            return bad(v, CAIRN_EBUNDLE, "%s: proof hash %zu is not 32 bytes", what, i);
         memcpy(p[i], path[i].data, 32);
     }
     cairn_merkle_hash_leaf(lh, leaf.data, leaf.len);
-    int err = cairn_merkle_verify_inclusion(lh, index, h->log_size, (const uint8_t(*)[32])p, n, h->log_root);
+    int err = cairn_merkle_verify_inclusion(lh, index, h->log_size, (const uint8_t(*)[32])p, n,
+                                            h->log_root);
     if (err)
         return bad(v, CAIRN_EBUNDLE, "%s: log inclusion proof does not verify (%s)", what,
                    cairn_err_name(err));
@@ -186,7 +188,8 @@ static int check_record(vctx *v, const char *what, const cairn_header *h, cairn_
     cairn_rec_key(key, kind, id);
     int err = cairn_smt_verify(h->state_root, key, rec.data, rec.len, proof.data, proof.len);
     if (err)
-        return bad(v, CAIRN_EBUNDLE, "%s: state proof does not verify (%s)", what, cairn_err_name(err));
+        return bad(v, CAIRN_EBUNDLE, "%s: state proof does not verify (%s)", what,
+                   cairn_err_name(err));
     return 0;
 }
 
@@ -198,16 +201,20 @@ static int check_tx_entry(vctx *v, const char *what, const cairn_sig_ctx *sig, c
     if (cairn_entry_decode(e, leaf.data, leaf.len) != 0 || e->kind != CAIRN_ENTRY_TX)
         return bad(v, CAIRN_EBUNDLE, "%s: malformed log entry", what);
     if (e->result != 0)
-        return bad(v, CAIRN_EBUNDLE, "%s: the ledger rejected it (%s)", what, cairn_err_name(e->result));
+        return bad(v, CAIRN_EBUNDLE, "%s: the ledger rejected it (%s)", what,
+                   cairn_err_name(e->result));
     ProtobufCMessage *m;
-    if (cairn_pb_decode(&cairn__v1__tx_body__descriptor, e->body, e->body_len, CAIRN_TX_MAX_BYTES, &m))
+    if (cairn_pb_decode(&cairn__v1__tx_body__descriptor, e->body, e->body_len, CAIRN_TX_MAX_BYTES,
+                        &m))
         return bad(v, CAIRN_EBUNDLE, "%s: malformed transaction body", what);
     *body = (Cairn__V1__TxBody *)m;
     if (!(*body)->chain_id || strcmp((*body)->chain_id, chain) != 0)
         return bad(v, CAIRN_EBUNDLE, "%s: transaction of another chain", what);
     int err = cairn_tx_verify_parts(sig, chain, e->body, e->body_len, e->alg, e->signer,
                                     e->signer_len, e->sig, e->sig_len);
-    if (err) return bad(v, CAIRN_EBUNDLE, "%s: signature does not verify (%s)", what, cairn_err_name(err));
+    if (err)
+        return bad(v, CAIRN_EBUNDLE, "%s: signature does not verify (%s)", what,
+                   cairn_err_name(err));
     return 0;
 }
 
@@ -237,7 +244,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
     memset(s, 0, sizeof *s);
     ProtobufCMessage *m;
     Cairn__V1__TxBody *abody = NULL, *tbody = NULL;
-    int err = cairn_pb_decode(&cairn__v1__provenance_bundle__descriptor, bundle, len, BUNDLE_MAX_BYTES, &m);
+    int err = cairn_pb_decode(&cairn__v1__provenance_bundle__descriptor, bundle, len,
+                              BUNDLE_MAX_BYTES, &m);
     if (err) return bad(&v, err, "not a provenance bundle encoding");
     Cairn__V1__ProvenanceBundle *b = (Cairn__V1__ProvenanceBundle *)m;
     cairn_header h;
@@ -254,7 +262,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
         goto out;
     }
     /* 1. The checkpoint: header signed by more than two thirds of the genesis validators. */
-    if (cairn_header_decode(&h, b->header.data, b->header.len) != 0 || strcmp(h.chain_id, g->chain_id) != 0) {
+    if (cairn_header_decode(&h, b->header.data, b->header.len) != 0 ||
+        strcmp(h.chain_id, g->chain_id) != 0) {
         err = bad(&v, CAIRN_EBUNDLE, "malformed checkpoint header");
         goto out;
     }
@@ -269,8 +278,11 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
         err = bad(&v, CAIRN_ECERTIFICATE, "malformed commit certificate");
         goto out;
     }
-    if ((err = cairn_certificate_verify(&cert, g, h.height, s->block_hash, verify_cb, (void *)sig))) {
-        err = bad(&v, err, "commit certificate does not certify the checkpoint with more than 2/3 of the voting power");
+    if ((err =
+             cairn_certificate_verify(&cert, g, h.height, s->block_hash, verify_cb, (void *)sig))) {
+        err = bad(&v, err,
+                  "commit certificate does not certify the checkpoint with more than 2/3 of the "
+                  "voting power");
         goto out;
     }
     s->height = h.height;
@@ -278,7 +290,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
     s->signatures = cert.n;
 
     /* 2. The anchor: in the checkpoint's log, in that block, applied, signed, for this digest. */
-    if ((err = check_inclusion(&v, "anchor", &h, b->anchor_index, b->anchor_leaf, b->anchor_proof, b->n_anchor_proof)) ||
+    if ((err = check_inclusion(&v, "anchor", &h, b->anchor_index, b->anchor_leaf, b->anchor_proof,
+                               b->n_anchor_proof)) ||
         (err = check_tx_entry(&v, "anchor", sig, g->chain_id, b->anchor_leaf, &ae, &abody)))
         goto out;
     if (ae.height != h.height) {
@@ -307,7 +320,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
     s->time_end_ms = a->time_end_ms;
 
     /* 3. The device and its owner, as of the checkpoint. */
-    if ((err = check_record(&v, "device", &h, CAIRN_REC_DEVICE, a->device_id.data, b->device_record, b->device_proof)))
+    if ((err = check_record(&v, "device", &h, CAIRN_REC_DEVICE, a->device_id.data, b->device_record,
+                            b->device_proof)))
         goto out;
     if (cairn_device_decode(&s->device, b->device_record.data, b->device_record.len) != 0 ||
         memcmp(s->device.id, a->device_id.data, 32) != 0) {
@@ -319,7 +333,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
         err = bad(&v, CAIRN_EBUNDLE, "anchor was not signed by a key of the device");
         goto out;
     }
-    if ((err = check_record(&v, "owner", &h, CAIRN_REC_ORG, s->device.owner, b->owner_record, b->owner_proof)))
+    if ((err = check_record(&v, "owner", &h, CAIRN_REC_ORG, s->device.owner, b->owner_record,
+                            b->owner_proof)))
         goto out;
     if (cairn_org_decode(&s->owner, b->owner_record.data, b->owner_record.len) != 0 ||
         memcmp(s->owner.id, s->device.owner, 32) != 0) {
@@ -333,7 +348,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
     if (at->height == 0) {
         if (b->attestation_index || b->attestation_leaf.len || b->n_attestation_proof ||
             b->release_record.len || b->release_proof.len) {
-            err = bad(&v, CAIRN_EBUNDLE, "bundle carries an attestation the device record does not name");
+            err = bad(&v, CAIRN_EBUNDLE,
+                      "bundle carries an attestation the device record does not name");
             goto out;
         }
     } else {
@@ -343,12 +359,13 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
         }
         if ((err = check_inclusion(&v, "attestation", &h, b->attestation_index, b->attestation_leaf,
                                    b->attestation_proof, b->n_attestation_proof)) ||
-            (err = check_tx_entry(&v, "attestation", sig, g->chain_id, b->attestation_leaf, &te, &tbody)))
+            (err = check_tx_entry(&v, "attestation", sig, g->chain_id, b->attestation_leaf, &te,
+                                  &tbody)))
             goto out;
         if (tbody->payload_case != CAIRN__V1__TX_BODY__PAYLOAD_ATTESTATION ||
             tbody->attestation->device_id.len != 32 ||
-            memcmp(tbody->attestation->device_id.data, s->device.id, 32) != 0 || te.height != at->height ||
-            signer_key(&s->device, &te, te.height) < 0) {
+            memcmp(tbody->attestation->device_id.data, s->device.id, 32) != 0 ||
+            te.height != at->height || signer_key(&s->device, &te, te.height) < 0) {
             err = bad(&v, CAIRN_EBUNDLE, "attestation entry is not the device's own attestation");
             goto out;
         }
@@ -359,7 +376,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
             if ((err = check_record(&v, "release", &h, CAIRN_REC_FIRMWARE, at->release_id,
                                     b->release_record, b->release_proof)))
                 goto out;
-            if (cairn_firmware_decode(&s->release, b->release_record.data, b->release_record.len) != 0 ||
+            if (cairn_firmware_decode(&s->release, b->release_record.data, b->release_record.len) !=
+                    0 ||
                 memcmp(s->release.id, at->release_id, 32) != 0) {
                 err = bad(&v, CAIRN_EBUNDLE, "release record does not match the attestation");
                 goto out;
@@ -381,7 +399,8 @@ out:
 int cairn_bundle_to_json(const uint8_t *bundle, size_t len, char **json)
 {
     ProtobufCMessage *m;
-    int err = cairn_pb_decode(&cairn__v1__provenance_bundle__descriptor, bundle, len, BUNDLE_MAX_BYTES, &m);
+    int err = cairn_pb_decode(&cairn__v1__provenance_bundle__descriptor, bundle, len,
+                              BUNDLE_MAX_BYTES, &m);
     if (err) return err;
     json_t *o = cairn_pb_to_json(m);
     protobuf_c_message_free_unpacked(m, NULL);

@@ -27,7 +27,7 @@ CAIRN_MUST_CHECK int cairn_bundle_build(const cairn_chain *c, cairn_txn *t, cons
 typedef struct cairn_bundle_summary {
     uint64_t height, log_index, log_size;
     uint8_t block_hash[32];
-    uint32_t signatures;  /* commit signatures in the certificate */
+    uint32_t signatures; /* commit signatures in the certificate */
     uint8_t data_digest[64];
     size_t data_digest_len;
     uint8_t stream_id[32];

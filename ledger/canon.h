@@ -14,14 +14,18 @@
 
 #include "ledger/error.h"
 
-/* A growable output buffer. Zero-initialise (CAIRN_BUF_INIT); free the bytes with cairn_buf_free. */
+/* A growable output buffer. Zero-initialise (CAIRN_BUF_INIT); free the bytes with cairn_buf_free.
+ */
 typedef struct cairn_buf {
     uint8_t *p;
     size_t len, cap;
     int err;
 } cairn_buf;
 
-#define CAIRN_BUF_INIT {NULL, 0, 0, 0}
+#define CAIRN_BUF_INIT                                                                             \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void cairn_buf_put(cairn_buf *b, const void *data, size_t len);
 void cairn_buf_u8(cairn_buf *b, uint8_t v);

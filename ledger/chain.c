@@ -32,8 +32,13 @@ const uint8_t *cairn_chain_genesis_hash(const cairn_chain *c)
 int cairn_chain_verify_cb(void *ctx, const cairn_pubkey *key, const uint8_t *msg, size_t len,
                           const uint8_t *sig, size_t sig_len)
 {
-    cairn_sig_item item = {.alg = (cairn_sig_alg)key->alg, .pk = key->key, .pk_len = key->len,
-                           .sig = sig, .sig_len = sig_len, .msg = msg, .msg_len = len};
+    cairn_sig_item item = {.alg = (cairn_sig_alg)key->alg,
+                           .pk = key->key,
+                           .pk_len = key->len,
+                           .sig = sig,
+                           .sig_len = sig_len,
+                           .msg = msg,
+                           .msg_len = len};
     return cairn_sig_verify(ctx, &item);
 }
 
@@ -191,9 +196,11 @@ int cairn_chain_entry_body(cairn_txn *t, const char *chain_id, uint64_t index,
     cairn_entry e;
     int err = cairn_log_leaf_get(t, index, &leaf, &len);
     if (err) return err;
-    if (cairn_entry_decode(&e, leaf, len) != 0 || e.kind != CAIRN_ENTRY_TX) return CAIRN_ESTORE_CORRUPT;
+    if (cairn_entry_decode(&e, leaf, len) != 0 || e.kind != CAIRN_ENTRY_TX)
+        return CAIRN_ESTORE_CORRUPT;
     ProtobufCMessage *m;
-    err = cairn_pb_decode(&cairn__v1__tx_body__descriptor, e.body, e.body_len, CAIRN_TX_MAX_BYTES, &m);
+    err = cairn_pb_decode(&cairn__v1__tx_body__descriptor, e.body, e.body_len, CAIRN_TX_MAX_BYTES,
+                          &m);
     if (err) return CAIRN_ESTORE_CORRUPT;
     *body = (Cairn__V1__TxBody *)m;
     return 0;
@@ -240,7 +247,8 @@ static int init_genesis(cairn_chain *c, cairn_txn *t)
     cairn_buf_free(&pb);
     uint8_t hash[32];
     if ((err = put_header(t, &h, hash))) goto out;
-    err = cairn_txn_put(t, CAIRN_TABLE_META, GENESIS_KEY, sizeof GENESIS_KEY - 1, c->genesis_hash, 32, 0);
+    err = cairn_txn_put(t, CAIRN_TABLE_META, GENESIS_KEY, sizeof GENESIS_KEY - 1, c->genesis_hash,
+                        32, 0);
 out:
     cairn_buf_free(&gb);
     cairn_buf_free(&leaf);
@@ -257,7 +265,8 @@ static int init_fn(cairn_txn *t, void *arg)
     return init_genesis(c, t);
 }
 
-int cairn_chain_open(cairn_chain **out, cairn_store *s, const cairn_genesis *g, const cairn_sig_ctx *sig)
+int cairn_chain_open(cairn_chain **out, cairn_store *s, const cairn_genesis *g,
+                     const cairn_sig_ctx *sig)
 {
     *out = NULL;
     cairn_chain *c = calloc(1, sizeof *c);
@@ -370,7 +379,8 @@ static int write_indexes(cairn_txn *t, const uint8_t hash[32], uint64_t height, 
         memcpy(k + 1, fx->anchor_digest, fx->anchor_digest_len);
         err = cairn_txn_get(t, CAIRN_TABLE_ANCHOR_INDEX, k, fx->anchor_digest_len + 1, &old, &ol);
         if (err == CAIRN_ENOENT)
-            err = cairn_txn_put(t, CAIRN_TABLE_ANCHOR_INDEX, k, fx->anchor_digest_len + 1, v + 8, 8, 0);
+            err = cairn_txn_put(t, CAIRN_TABLE_ANCHOR_INDEX, k, fx->anchor_digest_len + 1, v + 8, 8,
+                                0);
         if (err) return err;
     }
     return 0;
@@ -405,7 +415,8 @@ int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms
     cairn_buf_tag(&payload, "CAIRN-PAYLOAD-V1");
     cairn_buf_u32(&payload, (uint32_t)n);
 
-    cairn_rules_env env = {.chain_id = c->g.chain_id, .height = height, .st = st, .t = t, .sig = c->sig};
+    cairn_rules_env env = {
+        .chain_id = c->g.chain_id, .height = height, .st = st, .t = t, .sig = c->sig};
     for (size_t i = 0; i < n; i++) {
         cairn_tx tx;
         cairn_tx_effects fx = {0};
@@ -474,7 +485,8 @@ int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms
     cairn_sha256_oneshot(h->payload_hash, payload.p, payload.len);
     if ((err = cairn_log_append(t, ll, n, &h->log_size)) ||
         (err = cairn_log_root(t, h->log_size, h->log_root)) ||
-        (err = cairn_state_commit(st, height, h->state_root)) || (err = put_header(t, h, out->hash)))
+        (err = cairn_state_commit(st, height, h->state_root)) ||
+        (err = put_header(t, h, out->hash)))
         goto out;
     out->first_log_index = base_index;
 out:

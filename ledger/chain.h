@@ -61,13 +61,14 @@ typedef struct cairn_tx_status {
     int32_t result;
 } cairn_tx_status;
 
-CAIRN_MUST_CHECK int cairn_chain_tx_status(cairn_txn *t, const uint8_t hash[32], cairn_tx_status *st);
+CAIRN_MUST_CHECK int cairn_chain_tx_status(cairn_txn *t, const uint8_t hash[32],
+                                           cairn_tx_status *st);
 /* Log index of the first anchor of a data digest. CAIRN_ENOENT if never anchored. */
 CAIRN_MUST_CHECK int cairn_chain_anchor_index(cairn_txn *t, const uint8_t *digest, size_t len,
                                               uint64_t *log_index);
 /* Counters of a device's anchor stream. CAIRN_ENOENT if it never anchored on it. */
-CAIRN_MUST_CHECK int cairn_chain_stream(cairn_txn *t, const uint8_t device[32], const uint8_t *stream,
-                                        size_t len, cairn_stream *out);
+CAIRN_MUST_CHECK int cairn_chain_stream(cairn_txn *t, const uint8_t device[32],
+                                        const uint8_t *stream, size_t len, cairn_stream *out);
 
 /* Decodes the TxBody of the transaction logged at index (caller frees with
  * protobuf_c_message_free_unpacked). */
@@ -97,9 +98,8 @@ typedef struct cairn_block_out {
  * time going back), or a storage error (then t must be aborted).
  */
 CAIRN_MUST_CHECK int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
-                                             const uint8_t proposer[32],
-                                             const cairn_log_leaf *txs, size_t n,
-                                             const int *sig_results, cairn_block_out *out,
+                                             const uint8_t proposer[32], const cairn_log_leaf *txs,
+                                             size_t n, const int *sig_results, cairn_block_out *out,
                                              int32_t *results);
 
 /* Signs the commit of (height, block hash) with a 32-byte Ed25519 seed (the dev-mode producer

@@ -58,7 +58,8 @@
     XX(ESIG_KEY, 402, "malformed public key")                                                      \
     XX(ESIG_S_RANGE, 403, "signature scalar S is not below the group order")                       \
     XX(ESIG_POINT, 404, "point not on curve")                                                      \
-    XX(ESIG_WEAK_KEY, 405, "key is small-order, non-canonical or outside the prime-order subgroup")\
+    XX(ESIG_WEAK_KEY, 405,                                                                         \
+       "key is small-order, non-canonical or outside the prime-order subgroup")                    \
     XX(ESIG_LENGTH, 406, "signature has the wrong length")                                         \
     XX(ESIG_HIGH_S, 407, "ECDSA signature S is above n/2 (high-S)")                                \
     XX(ESIG_SCALAR_RANGE, 408, "ECDSA signature r or s is zero or not below the group order")      \
@@ -121,11 +122,11 @@
     XX(EMEMPOOL_FULL, 750, "mempool is full, retry later")                                         \
     XX(EKEYFILE, 751, "malformed key file")                                                        \
     /* authenticated state (800-899) */                                                            \
-    XX(ESTATE_PROOF, 800, "state proof does not verify")                                          \
+    XX(ESTATE_PROOF, 800, "state proof does not verify")                                           \
     XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
     XX(ESTATE_PROOF_KIND, 802, "state proof kind does not match the claim")                        \
     XX(ESTATE_VERSION, 803, "state version was never applied")                                     \
-    XX(ESTATE_VERSION_ORDER, 804, "state version is not after the latest applied version")        \
+    XX(ESTATE_VERSION_ORDER, 804, "state version is not after the latest applied version")         \
     XX(ESTATE_FORMAT, 805, "state tree was written in an unsupported layout")
 
 enum {

@@ -19,7 +19,8 @@ int cairn_chain_id_valid(const char *s, size_t len)
     return 1;
 }
 
-static const char *const alg_names[] = {NULL, "ed25519", "secp256k1-schnorr", "secp256k1-ecdsa", "p256"};
+static const char *const alg_names[] = {NULL, "ed25519", "secp256k1-schnorr", "secp256k1-ecdsa",
+                                        "p256"};
 static const char *const role_names[] = {NULL, "operator", "vendor", "service"};
 
 typedef struct perr {
@@ -61,7 +62,8 @@ static int get_str(perr *e, json_t *obj, const char *where, const char *key, con
     return 0;
 }
 
-static int get_u64(perr *e, json_t *obj, const char *where, const char *key, uint64_t *out, int required)
+static int get_u64(perr *e, json_t *obj, const char *where, const char *key, uint64_t *out,
+                   int required)
 {
     json_t *v = json_object_get(obj, key);
     if (!v && !required) return 0;
@@ -92,7 +94,8 @@ static int parse_org(perr *e, json_t *o, size_t idx, cairn_org *org)
 {
     char where[48];
     snprintf(where, sizeof where, "organizations[%zu]", idx);
-    static const char *const keys[] = {"name", "roles", "admin_keys", "require_trusted_attestation", NULL};
+    static const char *const keys[] = {"name", "roles", "admin_keys", "require_trusted_attestation",
+                                       NULL};
     if (!json_is_object(o)) return fail(e, "%s: must be an object", where);
     int err = only_keys(e, o, where, keys);
     if (err) return err;
@@ -145,15 +148,19 @@ static int parse_validator(perr *e, json_t *o, size_t idx, cairn_genesis *g, cai
     if (!json_is_object(o)) return fail(e, "%s: must be an object", where);
     int err = only_keys(e, o, where, keys);
     const char *org = NULL, *noise = NULL, *addr = NULL;
-    if (err || (err = get_str(e, o, where, "org", &org)) || (err = parse_key(e, o, where, &v->key)) ||
+    if (err || (err = get_str(e, o, where, "org", &org)) ||
+        (err = parse_key(e, o, where, &v->key)) ||
         (err = get_str(e, o, where, "noise_key", &noise)) ||
         (err = get_str(e, o, where, "address", &addr)) ||
         (err = get_u64(e, o, where, "power", &v->power, 1)))
         return err;
-    if (v->key.alg != 1 || v->key.len != 32) return fail(e, "%s: consensus keys are 32-byte ed25519 keys", where);
-    if (v->power == 0 || v->power > ((uint64_t)1 << 40)) return fail(e, "%s: \"power\" must be 1..2^40", where);
+    if (v->key.alg != 1 || v->key.len != 32)
+        return fail(e, "%s: consensus keys are 32-byte ed25519 keys", where);
+    if (v->power == 0 || v->power > ((uint64_t)1 << 40))
+        return fail(e, "%s: \"power\" must be 1..2^40", where);
     cairn_org_id(v->org, org, strlen(org));
-    if (!cairn_genesis_org(g, v->org)) return fail(e, "%s: unknown organization \"%s\"", where, org);
+    if (!cairn_genesis_org(g, v->org))
+        return fail(e, "%s: unknown organization \"%s\"", where, org);
     if (cairn_hex_decode_exact(v->noise_key, 32, noise) != 0)
         return fail(e, "%s: \"noise_key\" must be 32 bytes of hex", where);
     if (cairn_str_set(&v->address, addr, strlen(addr)) != 0)
@@ -173,8 +180,8 @@ int cairn_genesis_parse(cairn_genesis *g, const char *text, size_t len, char *ms
         return CAIRN_EJSON;
     }
     int err = 0;
-    static const char *const keys[] = {"chain_id", "genesis_time_ms", "policy", "organizations",
-                                       "validators", NULL};
+    static const char *const keys[] = {"chain_id",      "genesis_time_ms", "policy",
+                                       "organizations", "validators",      NULL};
     static const char *const pkeys[] = {"approvals_required", "epoch_length_blocks", NULL};
     const char *chain = NULL;
     json_t *policy, *orgs, *vals;
@@ -203,17 +210,21 @@ int cairn_genesis_parse(cairn_genesis *g, const char *text, size_t len, char *ms
         goto out;
     orgs = json_object_get(root, "organizations");
     vals = json_object_get(root, "validators");
-    if (!json_is_array(orgs) || json_array_size(orgs) == 0 || json_array_size(orgs) > CAIRN_GENESIS_MAX_ORGS) {
-        err = fail(&e, "genesis: \"organizations\" must hold 1-%d organizations", CAIRN_GENESIS_MAX_ORGS);
+    if (!json_is_array(orgs) || json_array_size(orgs) == 0 ||
+        json_array_size(orgs) > CAIRN_GENESIS_MAX_ORGS) {
+        err = fail(&e, "genesis: \"organizations\" must hold 1-%d organizations",
+                   CAIRN_GENESIS_MAX_ORGS);
         goto out;
     }
     if (!json_is_array(vals) || json_array_size(vals) == 0 ||
         json_array_size(vals) > CAIRN_GENESIS_MAX_VALIDATORS) {
-        err = fail(&e, "genesis: \"validators\" must hold 1-%d validators", CAIRN_GENESIS_MAX_VALIDATORS);
+        err = fail(&e, "genesis: \"validators\" must hold 1-%d validators",
+                   CAIRN_GENESIS_MAX_VALIDATORS);
         goto out;
     }
     if (k == 0 || k > json_array_size(orgs)) {
-        err = fail(&e, "policy: \"approvals_required\" must be between 1 and the number of organizations");
+        err = fail(
+            &e, "policy: \"approvals_required\" must be between 1 and the number of organizations");
         goto out;
     }
     if (epoch == 0) {
@@ -270,8 +281,8 @@ static json_t *key_json(const cairn_pubkey *k)
 {
     char hex[2 * CAIRN_REC_MAX_KEY + 1];
     cairn_hex_encode(hex, k->key, k->len);
-    return json_pack("{s:s,s:s}", "alg", alg_names[k->alg < 5 ? k->alg : 0] ? alg_names[k->alg] : "?",
-                     "key", hex);
+    return json_pack("{s:s,s:s}", "alg",
+                     alg_names[k->alg < 5 ? k->alg : 0] ? alg_names[k->alg] : "?", "key", hex);
 }
 
 int cairn_genesis_save(const cairn_genesis *g, const char *path)
@@ -282,10 +293,11 @@ int cairn_genesis_save(const cairn_genesis *g, const char *path)
         json_t *roles = json_array(), *admins = json_array();
         for (unsigned r = 1; r < 4; r++)
             if (o->roles & (1u << r)) json_array_append_new(roles, json_string(role_names[r]));
-        for (unsigned a = 0; a < o->n_admins; a++) json_array_append_new(admins, key_json(&o->admins[a]));
-        json_array_append_new(orgs, json_pack("{s:s,s:o,s:o,s:b}", "name", o->name.s, "roles", roles,
-                                              "admin_keys", admins, "require_trusted_attestation",
-                                              o->require_trusted_attestation));
+        for (unsigned a = 0; a < o->n_admins; a++)
+            json_array_append_new(admins, key_json(&o->admins[a]));
+        json_array_append_new(
+            orgs, json_pack("{s:s,s:o,s:o,s:b}", "name", o->name.s, "roles", roles, "admin_keys",
+                            admins, "require_trusted_attestation", o->require_trusted_attestation));
     }
     for (size_t i = 0; i < g->n_validators; i++) {
         const cairn_validator *v = &g->validators[i];
@@ -293,9 +305,10 @@ int cairn_genesis_save(const cairn_genesis *g, const char *path)
         char key[65], noise[65];
         cairn_hex_encode(key, v->key.key, v->key.len);
         cairn_hex_encode(noise, v->noise_key, 32);
-        json_array_append_new(vals, json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "org", o ? o->name.s : "?",
-                                              "alg", "ed25519", "key", key, "noise_key", noise, "power",
-                                              (json_int_t)v->power, "address", v->address.s));
+        json_array_append_new(vals,
+                              json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "org", o ? o->name.s : "?",
+                                        "alg", "ed25519", "key", key, "noise_key", noise, "power",
+                                        (json_int_t)v->power, "address", v->address.s));
     }
     json_t *root = json_pack("{s:s,s:I,s:{s:I,s:I},s:o,s:o}", "chain_id", g->chain_id,
                              "genesis_time_ms", (json_int_t)g->genesis_time_ms, "policy",

@@ -16,9 +16,9 @@
 #include "ledger/error.h"
 #include "ledger/records.h"
 
-#define CAIRN_GENESIS_MAX_ORGS 64
+#define CAIRN_GENESIS_MAX_ORGS       64
 #define CAIRN_GENESIS_MAX_VALIDATORS 128
-#define CAIRN_CHAIN_ID_MAX 64
+#define CAIRN_CHAIN_ID_MAX           64
 
 typedef struct cairn_genesis {
     char chain_id[CAIRN_CHAIN_ID_MAX + 1];
@@ -37,8 +37,8 @@ int cairn_chain_id_valid(const char *s, size_t len);
  * CAIRN_EGENESIS (a missing, unknown or invalid field) and writes a message naming the field
  * into msg (capacity msg_cap) when msg is not NULL. g is caller-allocated (it is large: heap).
  */
-CAIRN_MUST_CHECK int cairn_genesis_parse(cairn_genesis *g, const char *text, size_t len,
-                                         char *msg, size_t msg_cap);
+CAIRN_MUST_CHECK int cairn_genesis_parse(cairn_genesis *g, const char *text, size_t len, char *msg,
+                                         size_t msg_cap);
 
 /* Reads and parses a genesis file. */
 CAIRN_MUST_CHECK int cairn_genesis_load(cairn_genesis *g, const char *path, char *msg,
@@ -50,7 +50,8 @@ CAIRN_MUST_CHECK int cairn_genesis_save(const cairn_genesis *g, const char *path
 /* The canonical genesis bytes (the payload of log leaf 0). */
 void cairn_genesis_encode(cairn_buf *b, const cairn_genesis *g);
 
-/* H(TAG("CAIRN-VALSET-V1") || u32 n || per validator: id || u64 power || u8 alg || bytes16(key)). */
+/* H(TAG("CAIRN-VALSET-V1") || u32 n || per validator: id || u64 power || u8 alg || bytes16(key)).
+ */
 void cairn_genesis_valset_hash(const cairn_genesis *g, uint8_t out[32]);
 
 /* Finds an organization by id; NULL if absent. */

@@ -10,8 +10,7 @@ void cairn_sha256_oneshot(uint8_t out[CAIRN_HASH_LEN], const void *data, size_t 
     cairn_sha256_final(&h, out);
 }
 
-void cairn_sha256_tagged(uint8_t out[CAIRN_HASH_LEN], const char *tag, const void *data,
-                         size_t len)
+void cairn_sha256_tagged(uint8_t out[CAIRN_HASH_LEN], const char *tag, const void *data, size_t len)
 {
     cairn_sha256 h;
     cairn_sha256_init(&h);

@@ -20,8 +20,7 @@ static int nibble(char c)
     return -1;
 }
 
-int cairn_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *hex,
-                     size_t hex_len)
+int cairn_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *hex, size_t hex_len)
 {
     if (hex_len % 2 != 0) return CAIRN_EHEX;
     if (hex_len / 2 > out_cap) return CAIRN_ETOOBIG;

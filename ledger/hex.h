@@ -20,7 +20,8 @@ void cairn_hex_encode(char *out, const uint8_t *in, size_t len);
 CAIRN_MUST_CHECK int cairn_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len,
                                       const char *hex, size_t hex_len);
 
-/* Strict decimal u64: digits only (no sign, space or prefix), no overflow. CAIRN_ENUMBER otherwise. */
+/* Strict decimal u64: digits only (no sign, space or prefix), no overflow. CAIRN_ENUMBER otherwise.
+ */
 CAIRN_MUST_CHECK int cairn_parse_u64(const char *s, uint64_t *out);
 
 /* Decodes exactly n bytes; any other length is CAIRN_EHEX. */

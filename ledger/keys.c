@@ -40,8 +40,8 @@ int cairn_keyfile_save(const char *path, const cairn_keypair *kp)
     char seed[65], pub[2 * sizeof kp->pub + 1];
     cairn_hex_encode(seed, kp->seed, 32);
     cairn_hex_encode(pub, kp->pub, kp->pub_len);
-    json_t *o = json_pack("{s:s,s:s,s:s}", "alg", cairn_sig_alg_name(kp->alg), "seed", seed,
-                          "public", pub);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s}", "alg", cairn_sig_alg_name(kp->alg), "seed", seed, "public", pub);
     sodium_memzero(seed, sizeof seed);
     char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
@@ -78,8 +78,8 @@ int cairn_keyfile_load(const char *path, const cairn_sig_ctx *ctx, cairn_keypair
     uint8_t seed[32], pub[65];
     size_t pub_len = 0;
     int err = CAIRN_EKEYFILE;
-    if (alg_s && seed_s && pub_s && json_object_size(o) == 3 && cairn_sig_alg_parse(&alg, alg_s) == 0 &&
-        cairn_hex_decode_exact(seed, 32, seed_s) == 0 &&
+    if (alg_s && seed_s && pub_s && json_object_size(o) == 3 &&
+        cairn_sig_alg_parse(&alg, alg_s) == 0 && cairn_hex_decode_exact(seed, 32, seed_s) == 0 &&
         cairn_hex_decode(pub, sizeof pub, &pub_len, pub_s, strlen(pub_s)) == 0 &&
         cairn_keypair_from_seed(kp, ctx, alg, seed) == 0) {
         err = kp->pub_len == pub_len && memcmp(kp->pub, pub, pub_len) == 0 ? 0 : CAIRN_EKEYFILE;

@@ -9,11 +9,11 @@
  * above row 8t; tile 0 omits row 0 (leaf hashes), which costs one leaf hash to recompute and
  * keeps a level-0 tile at 254 hashes = 8128 bytes, two 4 KiB LMDB overflow pages.
  */
-#define TILE_ROWS 8u
-#define TILE_WIDTH 256u
-#define TILE_LEVELS 8u /* 8 * 8 = 64 rows: enough for 2^64 leaves */
-#define TILE0_HASHES 254u
-#define TILEN_HASHES 510u
+#define TILE_ROWS      8u
+#define TILE_WIDTH     256u
+#define TILE_LEVELS    8u /* 8 * 8 = 64 rows: enough for 2^64 leaves */
+#define TILE0_HASHES   254u
+#define TILEN_HASHES   510u
 #define TILE_MAX_BYTES (TILEN_HASHES * CAIRN_HASH_LEN)
 
 static const char SIZE_KEY[] = "log.size";

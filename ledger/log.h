@@ -45,8 +45,8 @@ CAIRN_MUST_CHECK int cairn_log_append(cairn_txn *t, const cairn_log_leaf *leaves
 /*
  * Appends n leaves in their own durable commit (one batch). Returns the new size.
  */
-CAIRN_MUST_CHECK int cairn_log_append_batch(cairn_store *s, const cairn_log_leaf *leaves,
-                                            size_t n, uint64_t *new_size);
+CAIRN_MUST_CHECK int cairn_log_append_batch(cairn_store *s, const cairn_log_leaf *leaves, size_t n,
+                                            uint64_t *new_size);
 
 /* The leaf at index; *leaf points into the store, valid until t ends or is next updated. */
 CAIRN_MUST_CHECK int cairn_log_leaf_get(cairn_txn *t, uint64_t index, const uint8_t **leaf,

@@ -105,7 +105,7 @@ int cairn_merkle_range_hash(cairn_merkle_range r, cairn_merkle_node_fn node_fn, 
     if (r.end <= r.begin) return CAIRN_EINVAL;
     uint64_t len = r.end - r.begin;
     unsigned top = 63 - (unsigned)__builtin_clzll(len); /* height of the largest piece */
-    if (len & (len - 1)) top++;                          /* the range's own height */
+    if (len & (len - 1)) top++;                         /* the range's own height */
     if (top < 64 && (r.begin & (((uint64_t)1 << top) - 1)) != 0) return CAIRN_EINVAL;
 
     /* Decompose into perfect subtrees, largest first, then fold from the right. */

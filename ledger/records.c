@@ -2,7 +2,8 @@
 
 #include <string.h>
 
-void cairn_rec_key(uint8_t key[CAIRN_HASH_LEN], cairn_rec_kind kind, const uint8_t id[CAIRN_HASH_LEN])
+void cairn_rec_key(uint8_t key[CAIRN_HASH_LEN], cairn_rec_kind kind,
+                   const uint8_t id[CAIRN_HASH_LEN])
 {
     uint8_t buf[33];
     buf[0] = (uint8_t)kind;
@@ -397,8 +398,8 @@ void cairn_ext_id_commitment(uint8_t out[32], uint8_t scheme, const uint8_t *val
     cairn_buf_free(&b);
 }
 
-void cairn_id_pair(uint8_t out[32], const char *tag, const uint8_t *a, size_t alen, const uint8_t *b,
-                   size_t blen)
+void cairn_id_pair(uint8_t out[32], const char *tag, const uint8_t *a, size_t alen,
+                   const uint8_t *b, size_t blen)
 {
     cairn_sha256 h;
     cairn_sha256_init(&h);

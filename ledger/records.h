@@ -18,14 +18,14 @@
 #include "ledger/error.h"
 #include "ledger/hash.h"
 
-#define CAIRN_REC_MAX_NAME 64        /* names, classes, models, versions: bytes */
-#define CAIRN_REC_MAX_KEY 65         /* public key bytes (uncompressed SEC1 is the largest) */
-#define CAIRN_REC_MAX_ADMINS 8       /* admin keys per organization */
-#define CAIRN_REC_MAX_KEY_HISTORY 16 /* device keys remembered, current included */
-#define CAIRN_REC_MAX_IDS 8          /* external identifier commitments per device */
-#define CAIRN_REC_MAX_DIGEST 64      /* digest bytes (SHA-512) */
-#define CAIRN_REC_MAX_REASON 128     /* revocation / status reasons */
-#define CAIRN_REC_MAX_APPROVALS 32   /* organizations approving one proposal */
+#define CAIRN_REC_MAX_NAME        64  /* names, classes, models, versions: bytes */
+#define CAIRN_REC_MAX_KEY         65  /* public key bytes (uncompressed SEC1 is the largest) */
+#define CAIRN_REC_MAX_ADMINS      8   /* admin keys per organization */
+#define CAIRN_REC_MAX_KEY_HISTORY 16  /* device keys remembered, current included */
+#define CAIRN_REC_MAX_IDS         8   /* external identifier commitments per device */
+#define CAIRN_REC_MAX_DIGEST      64  /* digest bytes (SHA-512) */
+#define CAIRN_REC_MAX_REASON      128 /* revocation / status reasons */
+#define CAIRN_REC_MAX_APPROVALS   32  /* organizations approving one proposal */
 
 typedef enum cairn_rec_kind {
     CAIRN_REC_ORG = 1,
@@ -40,7 +40,8 @@ typedef enum cairn_rec_kind {
 } cairn_rec_kind;
 
 /* State key of a record. */
-void cairn_rec_key(uint8_t key[CAIRN_HASH_LEN], cairn_rec_kind kind, const uint8_t id[CAIRN_HASH_LEN]);
+void cairn_rec_key(uint8_t key[CAIRN_HASH_LEN], cairn_rec_kind kind,
+                   const uint8_t id[CAIRN_HASH_LEN]);
 
 typedef struct cairn_pubkey {
     uint8_t alg; /* cairn_sig_alg */
@@ -101,10 +102,10 @@ typedef struct cairn_key_epoch {
 } cairn_key_epoch;
 
 typedef struct cairn_attestation_rec {
-    uint64_t height;     /* block of the attestation; 0 = none */
-    uint64_t log_index;  /* its log entry */
-    uint8_t appraisal;   /* cairn_appraisal */
-    uint8_t release_id[32]; /* matched release (zeros if none) */
+    uint64_t height;          /* block of the attestation; 0 = none */
+    uint64_t log_index;       /* its log entry */
+    uint8_t appraisal;        /* cairn_appraisal */
+    uint8_t release_id[32];   /* matched release (zeros if none) */
     cairn_digest measurement; /* the measurement that decided the appraisal */
     cairn_digest evidence;
 } cairn_attestation_rec;
@@ -199,8 +200,8 @@ void cairn_device_id(uint8_t out[32], const char *chain_id, const uint8_t owner[
 void cairn_release_id(uint8_t out[32], const uint8_t vendor[32], const cairn_str *device_class,
                       const cairn_str *version);
 /* H(TAG(tag) || u16 len(a) || a || b): ids derived from two parts (docs/formats.md). */
-void cairn_id_pair(uint8_t out[32], const char *tag, const uint8_t *a, size_t alen, const uint8_t *b,
-                   size_t blen);
+void cairn_id_pair(uint8_t out[32], const char *tag, const uint8_t *a, size_t alen,
+                   const uint8_t *b, size_t blen);
 /* The id of a device's anchor stream: cairn_id_pair("CAIRN-STREAM-ID-V1", device, stream). */
 void cairn_stream_id(uint8_t out[32], const uint8_t device[32], const uint8_t *stream, size_t len);
 void cairn_ext_id_commitment(uint8_t out[32], uint8_t scheme, const uint8_t *value, size_t len,

@@ -120,7 +120,6 @@ static int check_new_key(env_t *env, const cairn_pubkey *k)
     return cairn_sig_key_check(env->sig, (cairn_sig_alg)k->alg, k->key, k->len);
 }
 
-
 /* ---- devices ---- */
 
 static int device_register(env_t *env, const cairn_tx *tx, const Cairn__V1__DeviceRegister *m,
@@ -130,7 +129,8 @@ static int device_register(env_t *env, const cairn_tx *tx, const Cairn__V1__Devi
     memset(&d, 0, sizeof d);
     cairn_org org;
     int err;
-    if ((err = id32(m->owner_org, d.owner)) || (err = org_admin(env, d.owner, tx, &org))) return err;
+    if ((err = id32(m->owner_org, d.owner)) || (err = org_admin(env, d.owner, tx, &org)))
+        return err;
     if (!(org.roles & CAIRN_ROLE_OPERATOR)) return CAIRN_EROLE;
     cairn_pubkey key;
     if ((err = pubkey_from(m->device_key, &key)) || (err = check_new_key(env, &key))) return err;
@@ -178,7 +178,8 @@ static int device_key_rotate(env_t *env, const cairn_tx *tx, const Cairn__V1__De
 {
     cairn_device d;
     int err;
-    if ((err = load_device(env, m->device_id, &d)) || (err = device_or_owner(env, &d, tx))) return err;
+    if ((err = load_device(env, m->device_id, &d)) || (err = device_or_owner(env, &d, tx)))
+        return err;
     if (d.status == CAIRN_DEV_REVOKED) return CAIRN_EDEVICE_NOT_ACTIVE;
     cairn_pubkey key;
     if ((err = pubkey_from(m->new_key, &key)) || (err = check_new_key(env, &key)) ||
@@ -272,10 +273,12 @@ static int firmware_publish(env_t *env, const cairn_tx *tx, const Cairn__V1__Fir
     memset(&f, 0, sizeof f);
     cairn_org org;
     int err;
-    if ((err = id32(m->vendor_org, f.vendor)) || (err = org_admin(env, f.vendor, tx, &org))) return err;
+    if ((err = id32(m->vendor_org, f.vendor)) || (err = org_admin(env, f.vendor, tx, &org)))
+        return err;
     if (!(org.roles & CAIRN_ROLE_VENDOR)) return CAIRN_EROLE;
     if ((err = str_from(m->device_class, &f.device_class, 1)) ||
-        (err = str_from(m->version, &f.version, 1)) || (err = digest_from(m->image_digest, &f.image, 1)) ||
+        (err = str_from(m->version, &f.version, 1)) ||
+        (err = digest_from(m->image_digest, &f.image, 1)) ||
         (err = digest_from(m->suit_manifest_digest, &f.suit, 0)))
         return err;
     cairn_release_id(f.id, f.vendor, &f.device_class, &f.version);
@@ -289,7 +292,7 @@ static int firmware_publish(env_t *env, const cairn_tx *tx, const Cairn__V1__Fir
     if (err == 0) return CAIRN_EFW_EXISTS; /* one image is one release */
     if (err != CAIRN_ENOENT) return err;
     cairn_id_pair(line, "CAIRN-FW-LINE-V1", f.vendor, 32, (const uint8_t *)f.device_class.s,
-                f.device_class.len);
+                  f.device_class.len);
     uint64_t max_svn = 0;
     err = cairn_state_get_u64(env->st, CAIRN_REC_FW_LINE, line, &max_svn);
     if (err && err != CAIRN_ENOENT) return err;
@@ -392,7 +395,8 @@ static int data_anchor(env_t *env, const cairn_tx *tx, const Cairn__V1__DataAnch
     if ((err = load_device(env, m->device_id, &d))) return err;
     if (!same_key(device_key(&d), tx)) return CAIRN_ESIGNER;
     if (d.status != CAIRN_DEV_ACTIVE) return CAIRN_EDEVICE_NOT_ACTIVE;
-    if ((err = cairn_state_get_org(env->st, d.owner, &owner))) return err == CAIRN_ENOENT ? CAIRN_EUNKNOWN_ORG : err;
+    if ((err = cairn_state_get_org(env->st, d.owner, &owner)))
+        return err == CAIRN_ENOENT ? CAIRN_EUNKNOWN_ORG : err;
     if (owner.require_trusted_attestation && d.attestation.appraisal != CAIRN_APPRAISAL_TRUSTED)
         return CAIRN_EATTESTATION_REQUIRED;
     if (m->stream_id.len > 32 || m->sequence == 0 || m->time_start_ms > m->time_end_ms)
@@ -512,7 +516,8 @@ static int apply_action(env_t *env, const Cairn__V1__GovProposal *g)
     case CAIRN__V1__GOV_PROPOSAL__ACTION_REMOVE_VALIDATOR: {
         uint8_t id[32];
         cairn_validator val;
-        if (!g->remove_validator || id32(g->remove_validator->validator_id, id)) return CAIRN_EFIELD;
+        if (!g->remove_validator || id32(g->remove_validator->validator_id, id))
+            return CAIRN_EFIELD;
         err = cairn_state_get_validator(env->st, id, &val);
         if (err) return err == CAIRN_ENOENT ? CAIRN_EFIELD : err;
         val.power = 0; /* takes effect at the next epoch boundary */
@@ -572,7 +577,8 @@ static int gov_approval(env_t *env, const cairn_tx *tx, const Cairn__V1__GovAppr
     if ((err = id32(m->proposal_id, pid)) || (err = id32(m->approver_org, org_id))) return err;
     err = cairn_state_get_proposal(env->st, pid, &p);
     if (err == CAIRN_ENOENT || (!err && p.status != CAIRN_PROPOSAL_OPEN)) return CAIRN_EPROPOSAL;
-    if (err || (err = org_admin(env, org_id, tx, &org)) || (err = cairn_state_get_policy(env->st, &pol)))
+    if (err || (err = org_admin(env, org_id, tx, &org)) ||
+        (err = cairn_state_get_policy(env->st, &pol)))
         return err;
     for (unsigned i = 0; i < p.n_approvals; i++)
         if (memcmp(p.approvals[i], org_id, 32) == 0) return CAIRN_EPROPOSAL;

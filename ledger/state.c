@@ -206,7 +206,8 @@ int cairn_state_get_id(cairn_state *s, cairn_rec_kind kind, const uint8_t id[32]
     return 0;
 }
 
-int cairn_state_put_id(cairn_state *s, cairn_rec_kind kind, const uint8_t id[32], const uint8_t val[32])
+int cairn_state_put_id(cairn_state *s, cairn_rec_kind kind, const uint8_t id[32],
+                       const uint8_t val[32])
 {
     uint8_t k[32];
     cairn_rec_key(k, kind, id);

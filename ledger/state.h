@@ -38,11 +38,14 @@ CAIRN_MUST_CHECK int cairn_state_get_org(cairn_state *s, const uint8_t id[32], c
 CAIRN_MUST_CHECK int cairn_state_put_org(cairn_state *s, const cairn_org *o);
 CAIRN_MUST_CHECK int cairn_state_get_device(cairn_state *s, const uint8_t id[32], cairn_device *d);
 CAIRN_MUST_CHECK int cairn_state_put_device(cairn_state *s, const cairn_device *d);
-CAIRN_MUST_CHECK int cairn_state_get_firmware(cairn_state *s, const uint8_t id[32], cairn_firmware *f);
+CAIRN_MUST_CHECK int cairn_state_get_firmware(cairn_state *s, const uint8_t id[32],
+                                              cairn_firmware *f);
 CAIRN_MUST_CHECK int cairn_state_put_firmware(cairn_state *s, const cairn_firmware *f);
-CAIRN_MUST_CHECK int cairn_state_get_validator(cairn_state *s, const uint8_t id[32], cairn_validator *v);
+CAIRN_MUST_CHECK int cairn_state_get_validator(cairn_state *s, const uint8_t id[32],
+                                               cairn_validator *v);
 CAIRN_MUST_CHECK int cairn_state_put_validator(cairn_state *s, const cairn_validator *v);
-CAIRN_MUST_CHECK int cairn_state_get_proposal(cairn_state *s, const uint8_t id[32], cairn_proposal *p);
+CAIRN_MUST_CHECK int cairn_state_get_proposal(cairn_state *s, const uint8_t id[32],
+                                              cairn_proposal *p);
 CAIRN_MUST_CHECK int cairn_state_put_proposal(cairn_state *s, const cairn_proposal *p);
 CAIRN_MUST_CHECK int cairn_state_get_policy(cairn_state *s, cairn_policy *p);
 CAIRN_MUST_CHECK int cairn_state_put_policy(cairn_state *s, const cairn_policy *p);

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define GIB ((size_t)1 << 30)
-#define DEFAULT_MAP_SIZE GIB
+#define GIB                  ((size_t)1 << 30)
+#define DEFAULT_MAP_SIZE     GIB
 #define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 40)
-#define DEFAULT_MAX_READERS 126u
+#define DEFAULT_MAX_READERS  126u
 
 static const char STORE_MAGIC[] = "cairn-store";
 static const char *const table_names[CAIRN_TABLE_COUNT] = {
@@ -97,9 +97,9 @@ static int map_rc(cairn_store *s, int rc, const char *what)
 void cairn_store_inject_fault(cairn_store *s, int err)
 {
     int rc = err == CAIRN_ESTORE_CORRUPT    ? MDB_CORRUPTED
-             : err == CAIRN_EIO            ? EIO
+             : err == CAIRN_EIO             ? EIO
              : err == CAIRN_ESTORE_MAP_FULL ? MDB_MAP_FULL
-                                           : 0;
+                                            : 0;
     atomic_store(&s->inject, rc);
 }
 
@@ -261,10 +261,10 @@ int cairn_store_open(cairn_store **out, const char *dir, const cairn_store_optio
     mdb_env_set_maxdbs(s->env, CAIRN_TABLE_COUNT + 4);
     mdb_env_set_mapsize(s->env, o.initial_map_size);
     mdb_env_set_maxreaders(s->env, o.max_readers);
-    rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NORDAHEAD | (o.read_only ? MDB_RDONLY : 0),
-                      0600);
+    rc =
+        mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NORDAHEAD | (o.read_only ? MDB_RDONLY : 0), 0600);
     if (rc) {
-        err = rc == MDB_INVALID          ? CAIRN_ESTORE_NOT_CAIRN
+        err = rc == MDB_INVALID            ? CAIRN_ESTORE_NOT_CAIRN
               : rc == MDB_VERSION_MISMATCH ? CAIRN_ESTORE_VERSION
                                            : map_rc(s, rc, "open environment");
         goto fail;
@@ -312,7 +312,8 @@ static int maybe_grow(cairn_store *s, int force)
     size_t map, used;
     cairn_store_usage(s, &map, &used);
     if (!force && used <= map / 10 * 8) return 0;
-    if (map >= s->max_map_size) return force ? halt(s, CAIRN_ESTORE_MAP_FULL, "grow map", MDB_MAP_FULL) : 0;
+    if (map >= s->max_map_size)
+        return force ? halt(s, CAIRN_ESTORE_MAP_FULL, "grow map", MDB_MAP_FULL) : 0;
     size_t next = map * 2 > s->max_map_size ? s->max_map_size : map * 2;
     if (force) {
         pthread_rwlock_wrlock(&s->map_lock);

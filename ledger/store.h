@@ -4,7 +4,8 @@
  *
  * Rules this module enforces:
  * - A directory is opened only if it is empty/new (then it is initialised) or holds a Cairn
- *   store of a format version this build understands (CAIRN_ESTORE_NOT_CAIRN, CAIRN_ESTORE_VERSION).
+ *   store of a format version this build understands (CAIRN_ESTORE_NOT_CAIRN,
+ * CAIRN_ESTORE_VERSION).
  * - Commits are durable (fsync) before cairn_txn_commit returns.
  * - A failed operation inside a write transaction poisons it: every later call on it returns
  *   CAIRN_ETXN_POISONED and commit refuses, so a half-done batch can only be aborted.
@@ -41,7 +42,7 @@
     XX(ANCHOR_INDEX, "anchor.index")   /* data digest -> log index */                              \
     XX(DEVICE_EVENTS, "device.events") /* device id || u64be log index -> event kind */            \
     XX(REPLAY, "replay")               /* replay-protection records */                             \
-    XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */          \
+    XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */            \
     XX(STREAMS, "streams")             /* anchor stream id -> counters (not in the state tree) */
 
 typedef enum cairn_table {
@@ -100,8 +101,8 @@ CAIRN_MUST_CHECK int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *ke
                                    const void *val, size_t vlen, int append);
 
 /* Reserves vlen bytes for key and returns a pointer to fill before the next update or commit. */
-CAIRN_MUST_CHECK int cairn_txn_reserve(cairn_txn *t, cairn_table tbl, const void *key,
-                                       size_t klen, size_t vlen, void **val);
+CAIRN_MUST_CHECK int cairn_txn_reserve(cairn_txn *t, cairn_table tbl, const void *key, size_t klen,
+                                       size_t vlen, void **val);
 
 /* Deletes key from tbl. CAIRN_ENOENT if absent (which does not poison the transaction). */
 CAIRN_MUST_CHECK int cairn_txn_del(cairn_txn *t, cairn_table tbl, const void *key, size_t klen);

@@ -38,7 +38,8 @@ int cairn_input_verify(const cairn_sig_ctx *ctx, cairn_sig_alg alg, const uint8_
                        size_t sig_len)
 {
     uint8_t digest[32];
-    cairn_sig_item item = {.alg = alg, .pk = key, .pk_len = key_len, .sig = sig, .sig_len = sig_len};
+    cairn_sig_item item = {
+        .alg = alg, .pk = key, .pk_len = key_len, .sig = sig, .sig_len = sig_len};
     cairn_signed_message(alg, input, len, digest, &item.msg, &item.msg_len);
     return cairn_sig_verify(ctx, &item);
 }

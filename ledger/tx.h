@@ -16,9 +16,9 @@
 #include "ledger/sig.h"
 #include "proto/cairn/v1/tx.pb-c.h"
 
-#define CAIRN_TX_MAX_BYTES ((size_t)64 << 10)   /* an encoded SignedTx, at most */
-#define CAIRN_TX_MAX_NONCE 32                   /* nonce bytes */
-#define CAIRN_MAX_TX_LIFETIME_BLOCKS 14400u     /* expiry at most this far above the height */
+#define CAIRN_TX_MAX_BYTES           ((size_t)64 << 10) /* an encoded SignedTx, at most */
+#define CAIRN_TX_MAX_NONCE           32                 /* nonce bytes */
+#define CAIRN_MAX_TX_LIFETIME_BLOCKS 14400u /* expiry at most this far above the height */
 
 typedef struct cairn_tx {
     Cairn__V1__SignedTx *env; /* owned */
@@ -30,7 +30,8 @@ typedef struct cairn_tx {
  * Decodes raw (a SignedTx encoding) strictly and checks its shape: size, known algorithm, key and
  * signature lengths, chain id, nonce size, expiry present, a payload present. Does not verify the
  * signature. On success tx owns the decoded messages (cairn_tx_free). Errors: CAIRN_ETOOBIG,
- * CAIRN_EDECODE, CAIRN_ESIG_ALG, CAIRN_ESIG_LENGTH, CAIRN_ECHAIN_ID, CAIRN_EFIELD, CAIRN_ENO_PAYLOAD.
+ * CAIRN_EDECODE, CAIRN_ESIG_ALG, CAIRN_ESIG_LENGTH, CAIRN_ECHAIN_ID, CAIRN_EFIELD,
+ * CAIRN_ENO_PAYLOAD.
  */
 CAIRN_MUST_CHECK int cairn_tx_decode(cairn_tx *tx, const uint8_t *raw, size_t len,
                                      const char *chain_id);

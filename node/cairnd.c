@@ -66,7 +66,8 @@ int main(int argc, char **argv)
     }
     cairn_node *n;
     if ((err = cairn_node_open(&n, &cfg, msg, sizeof msg)) != 0) {
-        fprintf(stderr, "cairnd: %s (%s)\n", msg[0] ? msg : cairn_strerror(err), cairn_err_name(err));
+        fprintf(stderr, "cairnd: %s (%s)\n", msg[0] ? msg : cairn_strerror(err),
+                cairn_err_name(err));
         return 1;
     }
     printf("cairnd: home      %s\n", home);

@@ -57,7 +57,8 @@ int cairn_mempool_add(cairn_mempool *mp, const uint8_t hash[32], const uint8_t *
         if (mp->n == mp->cap) {
             size_t cap = mp->cap ? mp->cap * 2 : 64;
             entry *ne = realloc(mp->e, cap * sizeof *ne);
-            if (!ne) err = CAIRN_ENOMEM;
+            if (!ne)
+                err = CAIRN_ENOMEM;
             else {
                 mp->e = ne;
                 mp->cap = cap;

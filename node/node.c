@@ -19,7 +19,7 @@
 #include "node/http.h"
 #include "node/mempool.h"
 
-#define MEMPOOL_MAX_TXS 100000u
+#define MEMPOOL_MAX_TXS   100000u
 #define MEMPOOL_MAX_BYTES ((size_t)256 << 20)
 #define CLIENT_TIMEOUT_MS 10000
 
@@ -245,8 +245,9 @@ static int h_tx(void *app, const cairn_http_request *req, cairn_http_response *r
     cairn_txn_abort(t);
     if (err == CAIRN_ENOENT) {
         if (cairn_mempool_pending(n->mp, hash))
-            return cairn_http_json(resp, 200, json_pack("{s:o,s:s}", "tx_hash", hex_json(hash, 32),
-                                                        "status", "pending"));
+            return cairn_http_json(
+                resp, 200,
+                json_pack("{s:o,s:s}", "tx_hash", hex_json(hash, 32), "status", "pending"));
         return fail(resp, err, "unknown transaction");
     }
     if (err) return fail(resp, err, NULL);
@@ -254,7 +255,8 @@ static int h_tx(void *app, const cairn_http_request *req, cairn_http_response *r
                            json_pack("{s:o,s:s,s:I,s:I,s:i,s:s}", "tx_hash", hex_json(hash, 32),
                                      "status", st.result == 0 ? "committed" : "rejected", "height",
                                      (json_int_t)st.height, "log_index", (json_int_t)st.log_index,
-                                     "result", st.result, "result_name", cairn_err_name(st.result)));
+                                     "result", st.result, "result_name",
+                                     cairn_err_name(st.result)));
 }
 
 static int h_checkpoint(void *app, const cairn_http_request *req, cairn_http_response *resp)
@@ -283,9 +285,9 @@ static int h_checkpoint(void *app, const cairn_http_request *req, cairn_http_res
     }
     json_t *j = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s}", "height", (json_int_t)h.height,
                           "log_size", (json_int_t)h.log_size, "log_root", hex_json(h.log_root, 32),
-                          "state_root", hex_json(h.state_root, 32), "block_hash", hex_json(hash, 32),
-                          "header", hex_json(hb.p, hb.len), "certificate", hex_json(cb.p, cb.len),
-                          "chain_id", h.chain_id);
+                          "state_root", hex_json(h.state_root, 32), "block_hash",
+                          hex_json(hash, 32), "header", hex_json(hb.p, hb.len), "certificate",
+                          hex_json(cb.p, cb.len), "chain_id", h.chain_id);
     cairn_buf_free(&hb);
     cairn_buf_free(&cb);
     return cairn_http_json(resp, 200, j);
@@ -324,7 +326,8 @@ static int h_inclusion(void *app, const cairn_http_request *req, cairn_http_resp
         err = cairn_log_inclusion_proof(t, index, size, path, &np);
     cairn_txn_abort(t);
     if (err == CAIRN_EHTTP_QUERY) return err;
-    if (err) return cairn_http_error(resp, status_for(err) == 404 ? 400 : status_for(err), err, NULL);
+    if (err)
+        return cairn_http_error(resp, status_for(err) == 404 ? 400 : status_for(err), err, NULL);
     return cairn_http_json(resp, 200,
                            json_pack("{s:I,s:I,s:o}", "leaf_index", (json_int_t)index, "tree_size",
                                      (json_int_t)size, "audit_path",
@@ -373,25 +376,28 @@ static int h_device(void *app, const cairn_http_request *req, cairn_http_respons
     json_t *j = NULL;
     cairn_rec_key(key, CAIRN_REC_DEVICE, id);
     err = proof ? cairn_chain_head(t, &h, NULL) : CAIRN_ENOMEM;
-    if (!err) err = cairn_smt_prove(t, h.height, key, proof, CAIRN_SMT_MAX_PROOF, &plen, &val, &vlen);
+    if (!err)
+        err = cairn_smt_prove(t, h.height, key, proof, CAIRN_SMT_MAX_PROOF, &plen, &val, &vlen);
     if (!err && !val) err = CAIRN_ENOENT;
     if (!err && cairn_device_decode(&d, val, vlen) != 0) err = CAIRN_ESTORE_CORRUPT;
     if (!err) {
         json_t *keys = json_array();
         for (unsigned i = 0; i < d.n_keys; i++)
-            json_array_append_new(keys, json_pack("{s:s,s:o,s:I}", "alg",
-                                                  cairn_sig_alg_name((cairn_sig_alg)d.keys[i].key.alg),
-                                                  "key", hex_json(d.keys[i].key.key, d.keys[i].key.len),
-                                                  "since_height", (json_int_t)d.keys[i].since_height));
+            json_array_append_new(keys,
+                                  json_pack("{s:s,s:o,s:I}", "alg",
+                                            cairn_sig_alg_name((cairn_sig_alg)d.keys[i].key.alg),
+                                            "key", hex_json(d.keys[i].key.key, d.keys[i].key.len),
+                                            "since_height", (json_int_t)d.keys[i].since_height));
         const cairn_attestation_rec *a = &d.attestation;
         j = json_pack("{s:o,s:I,s:o,s:o,s:s,s:s,s:o,s:{s:s,s:I,s:I,s:o},s:o,s:o}", "device_id",
                       hex_json(id, 32), "height", (json_int_t)h.height, "state_root",
                       hex_json(h.state_root, 32), "owner", hex_json(d.owner, 32), "status",
                       status_name(d.status), "device_class", d.device_class.s, "keys", keys,
-                      "attestation", "appraisal", cairn_appraisal_name((cairn_appraisal)a->appraisal),
-                      "height", (json_int_t)a->height, "log_index", (json_int_t)a->log_index,
-                      "release_id", hex_json(a->release_id, 32), "record", hex_json(val, vlen),
-                      "proof", hex_json(proof, plen));
+                      "attestation", "appraisal",
+                      cairn_appraisal_name((cairn_appraisal)a->appraisal), "height",
+                      (json_int_t)a->height, "log_index", (json_int_t)a->log_index, "release_id",
+                      hex_json(a->release_id, 32), "record", hex_json(val, vlen), "proof",
+                      hex_json(proof, plen));
     }
     cairn_txn_abort(t);
     free(proof);
@@ -404,7 +410,8 @@ static int h_provenance(void *app, const cairn_http_request *req, cairn_http_res
     cairn_node *n = app;
     uint8_t digest[64];
     size_t dlen;
-    if (!req->param || cairn_hex_decode(digest, sizeof digest, &dlen, req->param, strlen(req->param)) != 0 ||
+    if (!req->param ||
+        cairn_hex_decode(digest, sizeof digest, &dlen, req->param, strlen(req->param)) != 0 ||
         dlen == 0)
         return cairn_http_error(resp, 400, CAIRN_EHEX, "digest must be 1-64 bytes of hex");
     const char *format = cairn_http_query(req, "format");
@@ -448,9 +455,10 @@ static int h_health(void *app, const cairn_http_request *req, cairn_http_respons
     err = cairn_chain_head(t, &h, NULL);
     cairn_txn_abort(t);
     if (err) return fail(resp, err, NULL);
-    return cairn_http_json(resp, 200, json_pack("{s:s,s:s,s:I,s:I}", "status", "ok", "chain_id",
-                                                n->g->chain_id, "height", (json_int_t)h.height,
-                                                "mempool", (json_int_t)cairn_mempool_size(n->mp)));
+    return cairn_http_json(resp, 200,
+                           json_pack("{s:s,s:s,s:I,s:I}", "status", "ok", "chain_id",
+                                     n->g->chain_id, "height", (json_int_t)h.height, "mempool",
+                                     (json_int_t)cairn_mempool_size(n->mp)));
 }
 
 static int h_metrics(void *app, const cairn_http_request *req, cairn_http_response *resp)
@@ -466,22 +474,25 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
     }
     cairn_store_usage(n->store, &map, &used);
     char body[2048];
-    int len = snprintf(
-        body, sizeof body,
-        "# TYPE cairn_height gauge\ncairn_height %llu\n"
-        "# TYPE cairn_log_size gauge\ncairn_log_size %llu\n"
-        "# TYPE cairn_blocks_total counter\ncairn_blocks_total %llu\n"
-        "# TYPE cairn_txs_committed_total counter\ncairn_txs_committed_total %llu\n"
-        "# TYPE cairn_txs_rejected_total counter\ncairn_txs_rejected_total %llu\n"
-        "# TYPE cairn_txs_submitted_total counter\ncairn_txs_submitted_total %llu\n"
-        "# TYPE cairn_txs_admission_rejected_total counter\ncairn_txs_admission_rejected_total %llu\n"
-        "# TYPE cairn_mempool_size gauge\ncairn_mempool_size %zu\n"
-        "# TYPE cairn_store_used_bytes gauge\ncairn_store_used_bytes %zu\n"
-        "# TYPE cairn_store_map_bytes gauge\ncairn_store_map_bytes %zu\n",
-        (unsigned long long)h.height, (unsigned long long)h.log_size,
-        (unsigned long long)atomic_load(&n->blocks), (unsigned long long)atomic_load(&n->txs_committed),
-        (unsigned long long)atomic_load(&n->txs_rejected), (unsigned long long)atomic_load(&n->submitted),
-        (unsigned long long)atomic_load(&n->admission_rejected), cairn_mempool_size(n->mp), used, map);
+    int len = snprintf(body, sizeof body,
+                       "# TYPE cairn_height gauge\ncairn_height %llu\n"
+                       "# TYPE cairn_log_size gauge\ncairn_log_size %llu\n"
+                       "# TYPE cairn_blocks_total counter\ncairn_blocks_total %llu\n"
+                       "# TYPE cairn_txs_committed_total counter\ncairn_txs_committed_total %llu\n"
+                       "# TYPE cairn_txs_rejected_total counter\ncairn_txs_rejected_total %llu\n"
+                       "# TYPE cairn_txs_submitted_total counter\ncairn_txs_submitted_total %llu\n"
+                       "# TYPE cairn_txs_admission_rejected_total "
+                       "counter\ncairn_txs_admission_rejected_total %llu\n"
+                       "# TYPE cairn_mempool_size gauge\ncairn_mempool_size %zu\n"
+                       "# TYPE cairn_store_used_bytes gauge\ncairn_store_used_bytes %zu\n"
+                       "# TYPE cairn_store_map_bytes gauge\ncairn_store_map_bytes %zu\n",
+                       (unsigned long long)h.height, (unsigned long long)h.log_size,
+                       (unsigned long long)atomic_load(&n->blocks),
+                       (unsigned long long)atomic_load(&n->txs_committed),
+                       (unsigned long long)atomic_load(&n->txs_rejected),
+                       (unsigned long long)atomic_load(&n->submitted),
+                       (unsigned long long)atomic_load(&n->admission_rejected),
+                       cairn_mempool_size(n->mp), used, map);
     return cairn_http_respond(resp, 200, "text/plain; version=0.0.4", body, (size_t)len);
 }
 
@@ -507,7 +518,8 @@ static void http_log(void *ctx, const char *msg)
 
 static void store_fatal(void *ctx, int err, const char *msg)
 {
-    nlog(ctx, CAIRN_LOG_ERROR, "msg=\"storage halted\" error=%s detail=\"%s\"", cairn_err_name(err), msg);
+    nlog(ctx, CAIRN_LOG_ERROR, "msg=\"storage halted\" error=%s detail=\"%s\"", cairn_err_name(err),
+         msg);
 }
 
 int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t msg_cap)
@@ -529,7 +541,8 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
     err = CAIRN_EGENESIS;
     for (size_t i = 0; i < n->g->n_validators; i++) {
         const cairn_validator *v = &n->g->validators[i];
-        if (v->key.len == n->validator.pub_len && memcmp(v->key.key, n->validator.pub, v->key.len) == 0) {
+        if (v->key.len == n->validator.pub_len &&
+            memcmp(v->key.key, n->validator.pub, v->key.len) == 0) {
             n->validator_index = (uint32_t)i;
             memcpy(n->validator_id, v->id, 32);
             err = 0;
@@ -541,7 +554,8 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
     }
     if (n->g->n_validators != 1) {
         err = CAIRN_EUNSUPPORTED;
-        snprintf(msg, msg_cap, "this build runs single-validator chains; the genesis has %zu validators",
+        snprintf(msg, msg_cap,
+                 "this build runs single-validator chains; the genesis has %zu validators",
                  n->g->n_validators);
         goto fail;
     }
@@ -652,9 +666,11 @@ int cairn_node_dev_init(const char *dir, unsigned api_port, char *msg, size_t ms
     cairn_genesis *g = calloc(1, sizeof *g);
     snprintf(path, sizeof path, "%s/validator.key", dir);
     if (!g) err = CAIRN_ENOMEM;
-    if (!err && (err = ensure_key(path, sig, &val))) snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
+    if (!err && (err = ensure_key(path, sig, &val)))
+        snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
     snprintf(path, sizeof path, "%s/admin.key", dir);
-    if (!err && (err = ensure_key(path, sig, &admin))) snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
+    if (!err && (err = ensure_key(path, sig, &admin)))
+        snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
     snprintf(path, sizeof path, "%s/genesis.json", dir);
     struct stat st;
     if (!err && stat(path, &st) != 0) {

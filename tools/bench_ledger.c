@@ -38,10 +38,13 @@ static int apply(bench *b, const cairn_log_leaf *txs, size_t n, const int *sig_o
     int err = cairn_store_write_begin(b->s, &t);
     if (err) return err;
     b->time_ms += 1000;
-    err = cairn_chain_apply_block(b->c, t, b->time_ms, b->validator_id, txs, n, sig_ok, &out, results);
+    err = cairn_chain_apply_block(b->c, t, b->time_ms, b->validator_id, txs, n, sig_ok, &out,
+                                  results);
     cairn_certificate cert = {.height = out.header.height, .n = 1};
     memcpy(cert.block_hash, out.hash, 32);
-    if (!err) err = cairn_commit_sign(b->g->chain_id, out.header.height, out.hash, b->validator.seed, cert.sigs[0].sig);
+    if (!err)
+        err = cairn_commit_sign(b->g->chain_id, out.header.height, out.hash, b->validator.seed,
+                                cert.sigs[0].sig);
     if (!err) err = cairn_chain_put_certificate(t, &cert);
     if (err) {
         cairn_txn_abort(t);
@@ -65,7 +68,8 @@ int bench_ledger(int argc, char **argv)
                         : !strcmp(argv[i], "--block")   ? &block
                         : !strcmp(argv[i], "--bundles") ? &n_bundles
                                                         : NULL;
-        if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
+        if (!strcmp(argv[i], "--dir"))
+            dir = argv[i + 1];
         else if (!dst || cli_parse_u64(argv[i + 1], dst)) {
             fprintf(stderr, "cairn-bench ledger: bad option %s\n", argv[i]);
             return 2;
@@ -134,7 +138,8 @@ int bench_ledger(int argc, char **argv)
             Cairn__V1__TxBody body = CAIRN__V1__TX_BODY__INIT;
             Cairn__V1__DeviceRegister r = CAIRN__V1__DEVICE_REGISTER__INIT;
             Cairn__V1__PublicKey pk = CAIRN__V1__PUBLIC_KEY__INIT;
-            Cairn__V1__ExternalIdCommitment ic = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT, *ics[1] = {&ic};
+            Cairn__V1__ExternalIdCommitment ic = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT,
+                                            *ics[1] = {&ic};
             pk.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
             pk.key = (ProtobufCBinaryData){32, devs[i].pub};
             ic.scheme = CAIRN__V1__ID_SCHEME__ID_SCHEME_UEID;
@@ -262,7 +267,8 @@ int bench_ledger(int argc, char **argv)
     char why[256];
     const int verifies = 2000;
     t0 = bench_now();
-    for (int k = 0; k < verifies && !err; k++) err = cairn_bundle_verify(b.sig, g, one.p, one.len, NULL, why, sizeof why);
+    for (int k = 0; k < verifies && !err; k++)
+        err = cairn_bundle_verify(b.sig, g, one.p, one.len, NULL, why, sizeof why);
     double verify_us = (bench_now() - t0) / verifies * 1e6;
     if (err) return cli_fail(err, why);
 
@@ -275,7 +281,8 @@ int bench_ledger(int argc, char **argv)
            "apply anchors (no signature checks)", tx_per_s, apply_s, encode_s);
     printf("  %-40s %12.0f /s   (average %.0f bytes)\n", "provenance bundle generation",
            bundles_per_s, (double)total_bytes / (double)n_bundles);
-    printf("  %-40s %12.1f us   (%zu bytes)\n", "offline verification of one bundle", verify_us, one.len);
+    printf("  %-40s %12.1f us   (%zu bytes)\n", "offline verification of one bundle", verify_us,
+           one.len);
     printf("{\"bench\":\"ledger_apply\",\"txs\":%llu,\"block\":%llu,\"tx_per_s\":%.0f}\n",
            (unsigned long long)n_txs, (unsigned long long)block, tx_per_s);
     printf("{\"bench\":\"bundle_build\",\"log_size\":%llu,\"per_s\":%.0f}\n",

@@ -44,7 +44,8 @@ int bench_log(int argc, char **argv)
         }
     }
     if (batch == 0 || leaves == 0 || leaf_bytes > 4096) {
-        fprintf(stderr, "cairn-bench log: --leaves and --batch must be positive, --leaf-bytes <= 4096\n");
+        fprintf(stderr,
+                "cairn-bench log: --leaves and --batch must be positive, --leaf-bytes <= 4096\n");
         return 2;
     }
     char tmpl[] = "/tmp/cairn-bench-log-XXXXXX";
@@ -138,7 +139,8 @@ int bench_log(int argc, char **argv)
         if (cairn_log_inclusion_proof(t, 0, size, p, &np) == 0 &&
             cairn_log_leaf_get(t, 0, &l0, &l0len) == 0) {
             cairn_merkle_hash_leaf(lh, l0, l0len);
-            if (cairn_merkle_verify_inclusion(lh, 0, size, (const uint8_t(*)[32])p, np, root) != 0) {
+            if (cairn_merkle_verify_inclusion(lh, 0, size, (const uint8_t(*)[32])p, np, root) !=
+                0) {
                 fprintf(stderr, "cairn-bench log: proof did not verify\n");
                 return 1;
             }

@@ -13,10 +13,10 @@
 
 /* CLI exit codes. */
 enum {
-    CLI_OK = 0,       /* success; for verify commands: the proof is valid */
-    CLI_INVALID = 1,  /* a verification ran and failed */
-    CLI_USAGE = 2,    /* bad arguments or malformed input */
-    CLI_FAILURE = 3,  /* storage or system failure */
+    CLI_OK = 0,      /* success; for verify commands: the proof is valid */
+    CLI_INVALID = 1, /* a verification ran and failed */
+    CLI_USAGE = 2,   /* bad arguments or malformed input */
+    CLI_FAILURE = 3, /* storage or system failure */
 };
 
 /* Strict decimal u64: digits only, no sign, no spaces, no overflow. CAIRN_ENUMBER otherwise. */
@@ -26,8 +26,8 @@ CAIRN_MUST_CHECK int cli_parse_u64(const char *s, uint64_t *out);
 CAIRN_MUST_CHECK int cli_parse_hash(const char *s, uint8_t out[CAIRN_HASH_LEN]);
 
 /* Comma-separated list of 32-byte hex hashes ("" = empty list); at most cap entries. */
-CAIRN_MUST_CHECK int cli_parse_hash_list(const char *s, uint8_t (*out)[CAIRN_HASH_LEN],
-                                         size_t cap, size_t *n);
+CAIRN_MUST_CHECK int cli_parse_hash_list(const char *s, uint8_t (*out)[CAIRN_HASH_LEN], size_t cap,
+                                         size_t *n);
 
 /* Reads a whole file ("-" = stdin) into a NUL-terminated heap buffer; max bytes limit. */
 CAIRN_MUST_CHECK int cli_read_file(const char *path, size_t max, char **buf, size_t *len);

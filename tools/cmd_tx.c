@@ -13,11 +13,11 @@
  *   cairn device accept --key ADMIN --device ID --offer TXHASH    (by the receiving organization)
  *   cairn org rotate-keys --key ADMIN --org NAME --admin-keys FILE[,FILE...]
  *   cairn gov propose --key ADMIN --org NAME ACTION ...           ACTION: add-org --name N
- *                     --roles R[,R] --admin-keys FILE[,FILE] [--require-trusted] | remove-org --name N
- *                     | add-validator --for-org N --validator-key FILE --noise-key HEX --power P
- *                     --address HOST:PORT | remove-validator --validator-id HEX | set-policy --approvals K
- *   cairn gov approve --key ADMIN --org NAME --proposal TXHASH [--reject]
- *   cairn firmware publish --key ADMIN --vendor NAME --class C --version V --svn N
+ *                     --roles R[,R] --admin-keys FILE[,FILE] [--require-trusted] | remove-org
+ * --name N | add-validator --for-org N --validator-key FILE --noise-key HEX --power P
+ *                     --address HOST:PORT | remove-validator --validator-id HEX | set-policy
+ * --approvals K cairn gov approve --key ADMIN --org NAME --proposal TXHASH [--reject] cairn
+ * firmware publish --key ADMIN --vendor NAME --class C --version V --svn N
  *                          --image-digest HEX [--suit-digest HEX]
  *   cairn firmware revoke --key ADMIN --release ID [--reason R]
  *   cairn attest --key DEVKEY --device ID --measurement HEX [--evidence HEX]
@@ -47,8 +47,8 @@
 #include "tools/commands.h"
 #include "tools/http_client.h"
 
-#define TIMEOUT_MS 10000
-#define WAIT_MS 30000
+#define TIMEOUT_MS   10000
+#define WAIT_MS      30000
 #define MAX_RESPONSE ((size_t)4 << 20)
 
 typedef struct ctx {
@@ -106,7 +106,8 @@ static int head(ctx *c, char chain[65], uint64_t *height, uint8_t hash[32])
     const char *ch = json_string_value(json_object_get(j, "chain_id"));
     const char *bh = json_string_value(json_object_get(j, "block_hash"));
     *height = (uint64_t)json_integer_value(json_object_get(j, "height"));
-    rc = ch && strlen(ch) <= 64 && bh && cairn_hex_decode_exact(hash, 32, bh) == 0 ? 0 : CLI_FAILURE;
+    rc =
+        ch && strlen(ch) <= 64 && bh && cairn_hex_decode_exact(hash, 32, bh) == 0 ? 0 : CLI_FAILURE;
     if (!rc) strcpy(chain, ch);
     json_decref(j);
     if (rc) fprintf(stderr, "error: malformed checkpoint from the node\n");
@@ -140,11 +141,13 @@ static int submit(ctx *c, Cairn__V1__TxBody *b, const cairn_keypair *kp, int32_t
     int status;
     uint8_t *resp;
     size_t len;
-    err = cairn_http_post(url, "application/x-protobuf", tx.p, tx.len, TIMEOUT_MS, &status, &resp, &len);
+    err = cairn_http_post(url, "application/x-protobuf", tx.p, tx.len, TIMEOUT_MS, &status, &resp,
+                          &len);
     cairn_buf_free(&tx);
     if (err) return cli_fail(err, url);
     if (status != 202) {
-        fprintf(stderr, "error: node refused the transaction (HTTP %d): %.*s\n", status, (int)len, resp);
+        fprintf(stderr, "error: node refused the transaction (HTTP %d): %.*s\n", status, (int)len,
+                resp);
         free(resp);
         return CLI_INVALID;
     }
@@ -165,7 +168,9 @@ static int submit(ctx *c, Cairn__V1__TxBody *b, const cairn_keypair *kp, int32_t
                    (long long)json_integer_value(json_object_get(j, "log_index")),
                    cairn_err_name(*result));
             json_decref(j);
-            if (*result) fprintf(stderr, "error: %s: %s\n", cairn_err_name(*result), cairn_strerror(*result));
+            if (*result)
+                fprintf(stderr, "error: %s: %s\n", cairn_err_name(*result),
+                        cairn_strerror(*result));
             return *result ? CLI_INVALID : 0;
         }
         json_decref(j);
@@ -259,7 +264,8 @@ static int device_register(ctx *c)
     const char *colon = strchr(id, ':');
     int scheme = colon ? scheme_parse(id, (size_t)(colon - id)) : 0;
     if (!scheme) {
-        fprintf(stderr, "error: --id must be SCHEME:VALUE with SCHEME one of ueid, devid, epc, oid, did, handle\n");
+        fprintf(stderr, "error: --id must be SCHEME:VALUE with SCHEME one of ueid, devid, epc, "
+                        "oid, did, handle\n");
         return CLI_USAGE;
     }
     cairn_keypair admin, dev;
@@ -272,7 +278,8 @@ static int device_register(ctx *c)
         randombytes_buf(salt, sizeof salt);
     }
     /* The identifier itself never leaves this machine: only its salted commitment. */
-    cairn_ext_id_commitment(commit, (uint8_t)scheme, (const uint8_t *)colon + 1, strlen(colon + 1), salt);
+    cairn_ext_id_commitment(commit, (uint8_t)scheme, (const uint8_t *)colon + 1, strlen(colon + 1),
+                            salt);
     char chain[65];
     uint64_t h;
     uint8_t hh[32];
@@ -336,11 +343,13 @@ static int device_rotate(ctx *c)
 {
     const char *key = opt(c, "--key"), *dev = opt(c, "--device"), *nk = opt(c, "--new-key");
     const char *owner = opt(c, "--owner");
-    if (need(key, "--key") || need(dev, "--device") || need(nk, "--new-key") || need(owner, "--owner"))
+    if (need(key, "--key") || need(dev, "--device") || need(nk, "--new-key") ||
+        need(owner, "--owner"))
         return CLI_USAGE;
     cairn_keypair kp, nkp;
     uint8_t id[32], org[32], pop[64];
-    if (parse_id(dev, id, "--device") || load_key(c, key, &kp) || load_key(c, nk, &nkp)) return CLI_USAGE;
+    if (parse_id(dev, id, "--device") || load_key(c, key, &kp) || load_key(c, nk, &nkp))
+        return CLI_USAGE;
     org_id_of(owner, org);
     char chain[65];
     uint64_t h;
@@ -396,7 +405,6 @@ static int device_cmd(ctx *c, const char *sub)
     return CLI_USAGE;
 }
 
-
 /* ---- transfers, organizations, governance ---- */
 
 static int device_transfer(ctx *c, int accept)
@@ -408,7 +416,8 @@ static int device_transfer(ctx *c, int accept)
         return CLI_USAGE;
     uint8_t id[32], org[32], off[32];
     cairn_keypair kp;
-    if (parse_id(dev, id, "--device") || (accept && parse_id(offer, off, "--offer")) || load_key(c, key, &kp))
+    if (parse_id(dev, id, "--device") || (accept && parse_id(offer, off, "--offer")) ||
+        load_key(c, key, &kp))
         return CLI_USAGE;
     Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
     Cairn__V1__DeviceTransferOffer o = CAIRN__V1__DEVICE_TRANSFER_OFFER__INIT;
@@ -497,14 +506,20 @@ static int gov_propose(ctx *c)
     Cairn__V1__OrgRole roles[3];
     p.proposer_org = (ProtobufCBinaryData){32, proposer};
     if (!strcmp(action, "add-org")) {
-        const char *name = opt(c, "--name"), *rl = opt(c, "--roles"), *files = opt(c, "--admin-keys");
-        if (need(name, "--name") || need(rl, "--roles") || need(files, "--admin-keys") || load_keylist(c, files, &kl))
+        const char *name = opt(c, "--name"), *rl = opt(c, "--roles"),
+                   *files = opt(c, "--admin-keys");
+        if (need(name, "--name") || need(rl, "--roles") || need(files, "--admin-keys") ||
+            load_keylist(c, files, &kl))
             return CLI_USAGE;
         size_t nr = 0;
         char buf[128];
         snprintf(buf, sizeof buf, "%s", rl);
-        for (char *save = NULL, *r = strtok_r(buf, ",", &save); r && nr < 3; r = strtok_r(NULL, ",", &save)) {
-            int role = !strcmp(r, "operator") ? 1 : !strcmp(r, "vendor") ? 2 : !strcmp(r, "service") ? 3 : 0;
+        for (char *save = NULL, *r = strtok_r(buf, ",", &save); r && nr < 3;
+             r = strtok_r(NULL, ",", &save)) {
+            int role = !strcmp(r, "operator")  ? 1
+                       : !strcmp(r, "vendor")  ? 2
+                       : !strcmp(r, "service") ? 3
+                                               : 0;
             if (!role) return cli_fail(CAIRN_EINVAL, "--roles: operator, vendor, service");
             roles[nr++] = (Cairn__V1__OrgRole)role;
         }
@@ -525,7 +540,8 @@ static int gov_propose(ctx *c)
         p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_REMOVE_ORG;
         p.remove_org = &ro;
     } else if (!strcmp(action, "add-validator")) {
-        const char *forg = opt(c, "--for-org"), *vf = opt(c, "--validator-key"), *nk = opt(c, "--noise-key");
+        const char *forg = opt(c, "--for-org"), *vf = opt(c, "--validator-key"),
+                   *nk = opt(c, "--noise-key");
         const char *pw = opt(c, "--power"), *addr = opt(c, "--address");
         uint64_t power;
         if (need(forg, "--for-org") || need(vf, "--validator-key") || need(nk, "--noise-key") ||
@@ -554,12 +570,14 @@ static int gov_propose(ctx *c)
         const char *k = opt(c, "--approvals");
         uint64_t kv;
         if (need(k, "--approvals")) return CLI_USAGE;
-        if (cli_parse_u64(k, &kv) || kv == 0 || kv > 64) return cli_fail(CAIRN_ENUMBER, "--approvals");
+        if (cli_parse_u64(k, &kv) || kv == 0 || kv > 64)
+            return cli_fail(CAIRN_ENUMBER, "--approvals");
         sp.approvals_required = (uint32_t)kv;
         p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_SET_POLICY;
         p.set_policy = &sp;
     } else {
-        return cli_fail(CAIRN_EINVAL, "ACTION: add-org, remove-org, add-validator, remove-validator, set-policy");
+        return cli_fail(CAIRN_EINVAL,
+                        "ACTION: add-org, remove-org, add-validator, remove-validator, set-policy");
     }
     Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
     b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_GOV_PROPOSAL;
@@ -598,8 +616,10 @@ static int firmware_cmd(ctx *c, const char *sub)
     Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
     int32_t result;
     if (strcmp(sub, "publish") == 0) {
-        const char *vendor = opt(c, "--vendor"), *cls = opt(c, "--class"), *ver = opt(c, "--version");
-        const char *svn_s = opt(c, "--svn"), *img = opt(c, "--image-digest"), *suit = opt(c, "--suit-digest");
+        const char *vendor = opt(c, "--vendor"), *cls = opt(c, "--class"),
+                   *ver = opt(c, "--version");
+        const char *svn_s = opt(c, "--svn"), *img = opt(c, "--image-digest"),
+                   *suit = opt(c, "--suit-digest");
         uint64_t svn;
         if (need(vendor, "--vendor") || need(cls, "--class") || need(ver, "--version") ||
             need(svn_s, "--svn") || need(img, "--image-digest"))
@@ -608,7 +628,8 @@ static int firmware_cmd(ctx *c, const char *sub)
         uint8_t vid[32], ib[32], sb[32], rid[32];
         Cairn__V1__FirmwarePublish p = CAIRN__V1__FIRMWARE_PUBLISH__INIT;
         Cairn__V1__Digest id = CAIRN__V1__DIGEST__INIT, sd = CAIRN__V1__DIGEST__INIT;
-        if (digest_arg(img, ib, &id, "--image-digest") || (suit && digest_arg(suit, sb, &sd, "--suit-digest")))
+        if (digest_arg(img, ib, &id, "--image-digest") ||
+            (suit && digest_arg(suit, sb, &sd, "--suit-digest")))
             return CLI_USAGE;
         if (load_key(c, key, &kp)) return CLI_USAGE;
         org_id_of(vendor, vid);
@@ -675,7 +696,8 @@ static int attest_cmd(ctx *c)
         json_t *j;
         snprintf(path, sizeof path, "/v1/devices/%s", dev);
         if (get_json(c, path, &j) == 0) {
-            printf("appraisal: %s\n", json_string_value(json_object_get(json_object_get(j, "attestation"), "appraisal")));
+            printf("appraisal: %s\n", json_string_value(json_object_get(
+                                          json_object_get(j, "attestation"), "appraisal")));
             json_decref(j);
         }
     }
@@ -699,7 +721,8 @@ static int anchor_cmd(ctx *c)
     uint8_t id[32], db[32];
     Cairn__V1__Digest dd = CAIRN__V1__DIGEST__INIT;
     cairn_keypair kp;
-    if (parse_id(dev, id, "--device") || digest_arg(dig, db, &dd, "--digest") || load_key(c, key, &kp))
+    if (parse_id(dev, id, "--device") || digest_arg(dig, db, &dd, "--digest") ||
+        load_key(c, key, &kp))
         return CLI_USAGE;
     Cairn__V1__TxBody b = CAIRN__V1__TX_BODY__INIT;
     Cairn__V1__DataAnchor a = CAIRN__V1__DATA_ANCHOR__INIT;
@@ -726,9 +749,11 @@ static int provenance_cmd(ctx *c)
         return cli_fail(CAIRN_EINVAL, "--format must be json or protobuf");
     uint8_t tmp[64];
     size_t tl;
-    if (cairn_hex_decode(tmp, sizeof tmp, &tl, dig, strlen(dig)) || tl == 0) return cli_fail(CAIRN_EHEX, "DIGEST");
+    if (cairn_hex_decode(tmp, sizeof tmp, &tl, dig, strlen(dig)) || tl == 0)
+        return cli_fail(CAIRN_EHEX, "DIGEST");
     char url[1024];
-    snprintf(url, sizeof url, "%s/v1/provenance/%s?format=%s", c->node, dig, format ? format : "json");
+    snprintf(url, sizeof url, "%s/v1/provenance/%s?format=%s", c->node, dig,
+             format ? format : "json");
     int status;
     uint8_t *body;
     size_t len;
@@ -773,7 +798,8 @@ static int verify_cmd(ctx *c)
     }
     /* JSON (first non-space byte '{') or binary. */
     size_t i = 0;
-    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;
+    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
+        i++;
     cairn_buf bin = CAIRN_BUF_INIT;
     if (i < len && text[i] == '{')
         err = cairn_bundle_from_json(text, len, &bin);
@@ -786,32 +812,36 @@ static int verify_cmd(ctx *c)
     cairn_buf_free(&bin);
     free(g);
     if (err) {
-        fprintf(stderr, "INVALID: %s: %s\n", cairn_err_name(err), why[0] ? why : cairn_strerror(err));
+        fprintf(stderr, "INVALID: %s: %s\n", cairn_err_name(err),
+                why[0] ? why : cairn_strerror(err));
         return CLI_INVALID;
     }
     char hex[129];
     printf("VALID provenance bundle\n");
     cairn_hex_encode(hex, s.data_digest, s.data_digest_len);
     printf("  data digest       %s\n", hex);
-    printf("  anchored          stream \"%.*s\" sequence %llu, time %llu..%llu ms\n", (int)s.stream_id_len,
-           (const char *)s.stream_id, (unsigned long long)s.sequence,
+    printf("  anchored          stream \"%.*s\" sequence %llu, time %llu..%llu ms\n",
+           (int)s.stream_id_len, (const char *)s.stream_id, (unsigned long long)s.sequence,
            (unsigned long long)s.time_start_ms, (unsigned long long)s.time_end_ms);
     cairn_hex_encode(hex, s.block_hash, 32);
     printf("  checkpoint        height %llu, block %s, log size %llu, %u commit signature(s)\n",
            (unsigned long long)s.height, hex, (unsigned long long)s.log_size, s.signatures);
-    printf("  log entry         %llu (inclusion proof verified)\n", (unsigned long long)s.log_index);
+    printf("  log entry         %llu (inclusion proof verified)\n",
+           (unsigned long long)s.log_index);
     cairn_hex_encode(hex, s.device.id, 32);
     printf("  device            %s (%s, class %s), status %s\n", hex,
            cairn_sig_alg_name((cairn_sig_alg)s.device.keys[s.signer_key_index].key.alg),
            s.device.device_class.s, status_word(s.device.status));
     printf("  owner             %s\n", s.owner.name.s);
     if (s.has_attestation) {
-        printf("  attestation       height %llu, appraisal %s%s\n", (unsigned long long)s.attestation_height,
+        printf("  attestation       height %llu, appraisal %s%s\n",
+               (unsigned long long)s.attestation_height,
                cairn_appraisal_name((cairn_appraisal)s.device.attestation.appraisal),
                s.attestation_after_anchor ? " (recorded after the anchor, same block)" : "");
         if (s.has_release)
-            printf("  firmware          %s %s (security version %llu), %s\n", s.release.device_class.s,
-                   s.release.version.s, (unsigned long long)s.release.security_version,
+            printf("  firmware          %s %s (security version %llu), %s\n",
+                   s.release.device_class.s, s.release.version.s,
+                   (unsigned long long)s.release.security_version,
                    s.release.status == 2 ? "REVOKED" : "published");
     } else {
         printf("  attestation       none\n");

@@ -160,7 +160,8 @@ int main(int argc, char **argv)
         int status;
         waitpid(pid, &status, 0);
         if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-            return fail("child did not die by SIGKILL (it exited early)", (unsigned long long)status, 0);
+            return fail("child did not die by SIGKILL (it exited early)",
+                        (unsigned long long)status, 0);
         uint64_t v;
         while (read(fds[0], &v, sizeof v) == sizeof v) acked = v;
         close(fds[0]);

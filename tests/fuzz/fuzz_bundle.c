@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: { /* (u16 offset, u8 xor) edits of the valid bundle */
         uint8_t *b = malloc(bundle.len);
         memcpy(b, bundle.p, bundle.len);
-        for (size_t i = 0; i + 3 <= n; i += 3) b[((size_t)p[i] << 8 | p[i + 1]) % bundle.len] ^= p[i + 2];
+        for (size_t i = 0; i + 3 <= n; i += 3)
+            b[((size_t)p[i] << 8 | p[i + 1]) % bundle.len] ^= p[i + 2];
         check(b, bundle.len);
         free(b);
         break;

@@ -29,14 +29,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kind == 0) {
         int rc = cairn_merkle_verify_inclusion(h1, a, b, (const uint8_t(*)[32])proof, n, h2);
         uint8_t implied[32];
-        int rc2 = cairn_merkle_root_from_inclusion(h1, a, b, (const uint8_t(*)[32])proof, n, implied);
-        if (rc != 0 && rc != CAIRN_ELOG_INDEX && rc != CAIRN_EPROOF_LENGTH && rc != CAIRN_EPROOF_MISMATCH) abort();
+        int rc2 =
+            cairn_merkle_root_from_inclusion(h1, a, b, (const uint8_t(*)[32])proof, n, implied);
+        if (rc != 0 && rc != CAIRN_ELOG_INDEX && rc != CAIRN_EPROOF_LENGTH &&
+            rc != CAIRN_EPROOF_MISMATCH)
+            abort();
         if (rc2 == 0 && (rc == 0) != (memcmp(implied, h2, 32) == 0)) abort();
         if (rc2 != 0 && rc != rc2) abort();
         if (rc == 0 && n != cairn_merkle_inclusion_len(a, b)) abort();
     } else {
         int rc = cairn_merkle_verify_consistency(a, b, h1, h2, (const uint8_t(*)[32])proof, n);
-        if (rc != 0 && rc != CAIRN_ELOG_ORDER && rc != CAIRN_EPROOF_LENGTH && rc != CAIRN_EPROOF_MISMATCH) abort();
+        if (rc != 0 && rc != CAIRN_ELOG_ORDER && rc != CAIRN_EPROOF_LENGTH &&
+            rc != CAIRN_EPROOF_MISMATCH)
+            abort();
         if (rc == 0 && a > 0 && a < b && n != cairn_merkle_consistency_len(a, b)) abort();
     }
     return 0;

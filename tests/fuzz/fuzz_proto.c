@@ -15,17 +15,22 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const ProtobufCMessageDescriptor *const descriptors[] = {
-    &cairn__v1__signed_tx__descriptor,        &cairn__v1__tx_body__descriptor,
-    &cairn__v1__block_header__descriptor,     &cairn__v1__commit_certificate__descriptor,
-    &cairn__v1__block__descriptor,            &cairn__v1__genesis__descriptor,
-    &cairn__v1__consensus_envelope__descriptor, &cairn__v1__checkpoint_response__descriptor,
+    &cairn__v1__signed_tx__descriptor,
+    &cairn__v1__tx_body__descriptor,
+    &cairn__v1__block_header__descriptor,
+    &cairn__v1__commit_certificate__descriptor,
+    &cairn__v1__block__descriptor,
+    &cairn__v1__genesis__descriptor,
+    &cairn__v1__consensus_envelope__descriptor,
+    &cairn__v1__checkpoint_response__descriptor,
     &cairn__v1__log_entry__descriptor,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    const ProtobufCMessageDescriptor *d = descriptors[data[0] % (sizeof descriptors / sizeof descriptors[0])];
+    const ProtobufCMessageDescriptor *d =
+        descriptors[data[0] % (sizeof descriptors / sizeof descriptors[0])];
     ProtobufCMessage *m;
     int err = cairn_pb_decode(d, data + 1, size - 1, 4096, &m);
     if (err) {

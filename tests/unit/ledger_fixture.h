@@ -80,8 +80,7 @@ static inline lfx *lfx_open(uint32_t approvals)
     cairn_validator_id(v->id, v->key.key, 32);
     memcpy(f->validator_id, v->id, 32);
     f->time_ms = 2000;
-    if (cairn_store_open(&f->s, f->dir, NULL) || cairn_chain_open(&f->c, f->s, g, f->sig))
-        abort();
+    if (cairn_store_open(&f->s, f->dir, NULL) || cairn_chain_open(&f->c, f->s, g, f->sig)) abort();
     return f;
 }
 
@@ -120,14 +119,16 @@ static inline cairn_block_out lfx_block(lfx *f, const cairn_buf *txs, size_t n, 
     cairn_block_out out;
     if (cairn_store_write_begin(f->s, &t)) abort();
     f->time_ms += 1000;
-    int err = cairn_chain_apply_block(f->c, t, f->time_ms, f->validator_id, ll, n, NULL, &out, results);
+    int err =
+        cairn_chain_apply_block(f->c, t, f->time_ms, f->validator_id, ll, n, NULL, &out, results);
     if (err) {
         fprintf(stderr, "apply_block: %s\n", cairn_err_name(err));
         abort();
     }
     cairn_certificate cert = {.height = out.header.height, .n = 1};
     memcpy(cert.block_hash, out.hash, 32);
-    if (cairn_commit_sign(f->g->chain_id, out.header.height, out.hash, f->validator.seed, cert.sigs[0].sig) ||
+    if (cairn_commit_sign(f->g->chain_id, out.header.height, out.hash, f->validator.seed,
+                          cert.sigs[0].sig) ||
         cairn_chain_put_certificate(t, &cert) || cairn_txn_commit(t))
         abort();
     return out;
@@ -156,7 +157,8 @@ static inline void lfx_world_submit(lfx_world *w, Cairn__V1__TxBody *b, const ca
     if (lfx_submit(w->f, b, kp, NULL) != 0) abort();
 }
 
-/* A chain for provenance tests: registers a device, publishes its firmware, attests (trusted) and anchors `digest`. */
+/* A chain for provenance tests: registers a device, publishes its firmware, attests (trusted) and
+ * anchors `digest`. */
 static inline void lfx_world_build(lfx_world *w, int with_attestation)
 {
     lfx *f = w->f = lfx_open(1);

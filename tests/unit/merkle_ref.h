@@ -40,7 +40,8 @@ static inline void ref_mth(const hash_t *lh, uint64_t a, uint64_t b, uint8_t out
     }
 }
 
-static inline void ref_path(const hash_t *lh, uint64_t m, uint64_t a, uint64_t b, hash_t *out, size_t *n)
+static inline void ref_path(const hash_t *lh, uint64_t m, uint64_t a, uint64_t b, hash_t *out,
+                            size_t *n)
 {
     if (b - a <= 1) return;
     uint64_t k = ref_k(b - a);
@@ -54,7 +55,7 @@ static inline void ref_path(const hash_t *lh, uint64_t m, uint64_t a, uint64_t b
 }
 
 static inline void ref_subproof(const hash_t *lh, uint64_t m, uint64_t a, uint64_t b, int whole,
-                         hash_t *out, size_t *n)
+                                hash_t *out, size_t *n)
 {
     if (m == b - a) {
         if (!whole) ref_mth(lh, a, b, out[(*n)++]);

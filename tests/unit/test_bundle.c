@@ -34,7 +34,8 @@ static void test_verify_valid(void **state)
     printf("# bundle: %zu bytes\n", bundle.len);
     cairn_bundle_summary s;
     char why[256] = "";
-    assert_int_equal(cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, &s, why, sizeof why), 0);
+    assert_int_equal(
+        cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, &s, why, sizeof why), 0);
     assert_memory_equal(s.device.id, w.device_id, 32);
     assert_int_equal(s.device.status, CAIRN_DEV_ACTIVE);
     assert_string_equal(s.owner.name.s, "acme");
@@ -62,12 +63,14 @@ static void test_verify_valid(void **state)
     cairn_genesis *other = malloc(sizeof *other);
     *other = *w.f->g;
     strcpy(other->chain_id, "other");
-    assert_int_equal(cairn_bundle_verify(w.f->sig, other, bundle.p, bundle.len, NULL, why, sizeof why),
-                     CAIRN_ECHAIN_ID);
+    assert_int_equal(
+        cairn_bundle_verify(w.f->sig, other, bundle.p, bundle.len, NULL, why, sizeof why),
+        CAIRN_ECHAIN_ID);
     /* A genesis with another validator key: the certificate no longer certifies. */
     *other = *w.f->g;
     other->validators[0].key.key[0] ^= 1;
-    assert_int_not_equal(cairn_bundle_verify(w.f->sig, other, bundle.p, bundle.len, NULL, why, sizeof why), 0);
+    assert_int_not_equal(
+        cairn_bundle_verify(w.f->sig, other, bundle.p, bundle.len, NULL, why, sizeof why), 0);
     free(other);
     cairn_buf_free(&bundle);
     lfx_close(w.f);
@@ -85,7 +88,8 @@ static void test_every_byte_tampered(void **state)
     for (size_t i = 0; i < bundle.len; i++) {
         for (int bit = 0; bit < 8; bit += 7) { /* lowest and highest bit of every byte */
             bundle.p[i] ^= (uint8_t)(1u << bit);
-            int err = cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, NULL, why, sizeof why);
+            int err =
+                cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, NULL, why, sizeof why);
             if (err == 0) fail_msg("byte %zu bit %d changed and the bundle still verifies", i, bit);
             rejected++;
             bundle.p[i] ^= (uint8_t)(1u << bit);
@@ -93,9 +97,11 @@ static void test_every_byte_tampered(void **state)
     }
     /* Truncations and an extra byte. */
     for (size_t cut = 0; cut < bundle.len; cut += 7)
-        assert_int_not_equal(cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, cut, NULL, why, sizeof why), 0);
+        assert_int_not_equal(
+            cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, cut, NULL, why, sizeof why), 0);
     cairn_buf_u8(&bundle, 0);
-    assert_int_not_equal(cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, NULL, why, sizeof why), 0);
+    assert_int_not_equal(
+        cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, NULL, why, sizeof why), 0);
     printf("# %zu tampered bundles rejected\n", rejected);
     cairn_buf_free(&bundle);
     lfx_close(w.f);
@@ -110,7 +116,8 @@ static void test_without_attestation(void **state)
     make_bundle(&w, &bundle);
     cairn_bundle_summary s;
     char why[256];
-    assert_int_equal(cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, &s, why, sizeof why), 0);
+    assert_int_equal(
+        cairn_bundle_verify(w.f->sig, w.f->g, bundle.p, bundle.len, &s, why, sizeof why), 0);
     assert_int_equal(s.has_attestation, 0);
     assert_int_equal(s.has_release, 0);
     cairn_buf_free(&bundle);

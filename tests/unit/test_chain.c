@@ -299,8 +299,8 @@ static void test_anchors_and_replay(void **state)
     assert_int_equal(register_device(f, &d, 0x21, f->acme_id, &f->acme, "cam", "SN-9"), 0);
     assert_int_equal(anchor(f, &d, 1, 0xD1), 0);
     assert_int_equal(anchor(f, &d, 1, 0xD2), CAIRN_EANCHOR_SEQUENCE); /* repeat */
-    assert_int_equal(anchor(f, &d, 5, 0xD3), 0);                        /* gap: recorded */
-    assert_int_equal(anchor(f, &d, 4, 0xD4), CAIRN_EANCHOR_SEQUENCE);   /* going back */
+    assert_int_equal(anchor(f, &d, 5, 0xD3), 0);                      /* gap: recorded */
+    assert_int_equal(anchor(f, &d, 4, 0xD4), CAIRN_EANCHOR_SEQUENCE); /* going back */
     {
         cairn_txn *rt;
         cairn_stream sc;
@@ -309,7 +309,8 @@ static void test_anchors_and_replay(void **state)
         assert_int_equal(sc.last_sequence, 5);
         assert_int_equal(sc.anchors, 2);
         assert_int_equal(sc.gaps, 1);
-        assert_int_equal(cairn_chain_stream(rt, d.id, (const uint8_t *)"other", 5, &sc), CAIRN_ENOENT);
+        assert_int_equal(cairn_chain_stream(rt, d.id, (const uint8_t *)"other", 5, &sc),
+                         CAIRN_ENOENT);
         cairn_txn_abort(rt);
     }
 
@@ -408,8 +409,8 @@ static void test_weak_device_keys_refused(void **state)
 {
     (void)state;
     lfx *f = lfx_open(1);
-    static const uint8_t identity[32] = {1};     /* the neutral point: small order */
-    uint8_t noncanonical[32];                     /* y = p + 1 (>= p): non-canonical encoding */
+    static const uint8_t identity[32] = {1}; /* the neutral point: small order */
+    uint8_t noncanonical[32];                /* y = p + 1 (>= p): non-canonical encoding */
     memset(noncanonical, 0xff, 32);
     noncanonical[0] = 0xee;
     noncanonical[31] = 0x7f;
@@ -421,7 +422,8 @@ static void test_weak_device_keys_refused(void **state)
         lfx_body(f, &b, nonce);
         Cairn__V1__DeviceRegister r = CAIRN__V1__DEVICE_REGISTER__INIT;
         Cairn__V1__PublicKey pk = CAIRN__V1__PUBLIC_KEY__INIT;
-        Cairn__V1__ExternalIdCommitment id = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT, *ids[1] = {&id};
+        Cairn__V1__ExternalIdCommitment id = CAIRN__V1__EXTERNAL_ID_COMMITMENT__INIT,
+                                        *ids[1] = {&id};
         pk.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
         pk.key = (ProtobufCBinaryData){32, (uint8_t *)keys[i]};
         id.scheme = CAIRN__V1__ID_SCHEME__ID_SCHEME_OID;

@@ -69,11 +69,13 @@ static void test_rejects_unknown_fields(void **state)
     size_t tn = n + put_varint(top + n, 99 << 3 | 0);
     tn += put_varint(top + tn, 1);
     /* protobuf-c itself accepts it... */
-    ProtobufCMessage *lenient = protobuf_c_message_unpack(&cairn__v1__tx_body__descriptor, NULL, tn, top);
+    ProtobufCMessage *lenient =
+        protobuf_c_message_unpack(&cairn__v1__tx_body__descriptor, NULL, tn, top);
     assert_non_null(lenient);
     protobuf_c_message_free_unpacked(lenient, NULL);
     /* ...Cairn does not. */
-    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, top, tn, 1024, &m), CAIRN_EDECODE);
+    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, top, tn, 1024, &m),
+                     CAIRN_EDECODE);
     assert_null(m);
 
     /* Nested: an unknown field inside the DataAnchor (field 41 of TxBody). */
@@ -98,11 +100,13 @@ static void test_rejects_unknown_fields(void **state)
     assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, okbuf, okn, 1024, &m), 0);
     assert_int_equal(((Cairn__V1__TxBody *)m)->data_anchor->sequence, 1);
     protobuf_c_message_free_unpacked(m, NULL);
-    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, outer, on, 1024, &m), CAIRN_EDECODE);
+    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, outer, on, 1024, &m),
+                     CAIRN_EDECODE);
 
     /* Field number 0 (invalid in protobuf). */
     uint8_t zero[] = {0x02, 0x00};
-    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, zero, 2, 1024, &m), CAIRN_EDECODE);
+    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, zero, 2, 1024, &m),
+                     CAIRN_EDECODE);
 }
 
 static void test_rejects_truncated_and_oversize(void **state)
@@ -119,7 +123,8 @@ static void test_rejects_truncated_and_oversize(void **state)
         else
             assert_int_equal(err, CAIRN_EDECODE);
     }
-    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, buf, 10, 9, &m), CAIRN_ETOOBIG);
+    assert_int_equal(cairn_pb_decode(&cairn__v1__tx_body__descriptor, buf, 10, 9, &m),
+                     CAIRN_ETOOBIG);
 }
 
 int main(void)

@@ -112,7 +112,8 @@ static void test_vectors_through_store(void **state)
     assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
     for (size_t n = 0; n <= 8; n++) {
         uint8_t want[32], got[32];
-        assert_int_equal(cairn_hex_decode_exact(want, 32, json_string_value(json_array_get(roots, n))), 0);
+        assert_int_equal(
+            cairn_hex_decode_exact(want, 32, json_string_value(json_array_get(roots, n))), 0);
         assert_int_equal(cairn_log_root(t, n, got), 0);
         assert_memory_equal(got, want, 32);
     }
@@ -128,7 +129,8 @@ static void test_vectors_through_store(void **state)
         assert_int_equal(cairn_log_inclusion_proof(t, m, n, p, &np), 0);
         assert_int_equal(np, json_array_size(path));
         for (size_t k = 0; k < np; k++) {
-            assert_int_equal(cairn_hex_decode_exact(want, 32, json_string_value(json_array_get(path, k))), 0);
+            assert_int_equal(
+                cairn_hex_decode_exact(want, 32, json_string_value(json_array_get(path, k))), 0);
             assert_memory_equal(p[k], want, 32);
         }
     }
@@ -142,7 +144,8 @@ static void test_vectors_through_store(void **state)
         assert_int_equal(cairn_log_consistency_proof(t, m, n, p, &np), 0);
         assert_int_equal(np, json_array_size(proof));
         for (size_t k = 0; k < np; k++) {
-            assert_int_equal(cairn_hex_decode_exact(want, 32, json_string_value(json_array_get(proof, k))), 0);
+            assert_int_equal(
+                cairn_hex_decode_exact(want, 32, json_string_value(json_array_get(proof, k))), 0);
             assert_memory_equal(p[k], want, 32);
         }
     }
@@ -176,7 +179,8 @@ static void check_against_reference(cairn_store *s, const hash_t *lh, uint64_t s
         assert_int_equal(gn, wn);
         for (size_t i = 0; i < gn; i++) assert_memory_equal(gp[i], wp[i], 32);
         ref_mth(lh, 0, n, want);
-        assert_int_equal(cairn_merkle_verify_inclusion(lh[m], m, n, (const hash_t *)gp, gn, want), 0);
+        assert_int_equal(cairn_merkle_verify_inclusion(lh[m], m, n, (const hash_t *)gp, gn, want),
+                         0);
 
         uint64_t first = 1 + test_rng_below(rng, n);
         wn = 0;
@@ -186,7 +190,8 @@ static void check_against_reference(cairn_store *s, const hash_t *lh, uint64_t s
         for (size_t i = 0; i < gn; i++) assert_memory_equal(gp[i], wp[i], 32);
         uint8_t r1[32];
         ref_mth(lh, 0, first, r1);
-        assert_int_equal(cairn_merkle_verify_consistency(first, n, r1, want, (const hash_t *)gp, gn), 0);
+        assert_int_equal(
+            cairn_merkle_verify_consistency(first, n, r1, want, (const hash_t *)gp, gn), 0);
     }
     /* Leaves come back byte for byte. */
     if (size > 0) {

@@ -104,7 +104,8 @@ static void test_vectors(void **state)
         if (n == 0)
             cairn_merkle_empty_root(got);
         else
-            assert_int_equal(cairn_merkle_range_hash((cairn_merkle_range){0, n}, mem_node, lh, got), 0);
+            assert_int_equal(cairn_merkle_range_hash((cairn_merkle_range){0, n}, mem_node, lh, got),
+                             0);
         assert_memory_equal(got, root[n], 32);
     }
 
@@ -123,7 +124,8 @@ static void test_vectors(void **state)
         assert_int_equal(k, np);
         assert_int_equal(cairn_merkle_inclusion_len(m, n), np);
         for (size_t i = 0; i < k; i++) assert_memory_equal(got[i], want[i], 32);
-        assert_int_equal(cairn_merkle_verify_inclusion(lh[m], m, n, (const hash_t *)want, np, root[n]), 0);
+        assert_int_equal(
+            cairn_merkle_verify_inclusion(lh[m], m, n, (const hash_t *)want, np, root[n]), 0);
         checked++;
     }
     assert_int_equal(checked, 36);
@@ -139,7 +141,8 @@ static void test_vectors(void **state)
         size_t k = prod_consistency(lh, m, n, got);
         assert_int_equal(k, np);
         for (size_t i = 0; i < k; i++) assert_memory_equal(got[i], want[i], 32);
-        assert_int_equal(cairn_merkle_verify_consistency(m, n, root[m], root[n], (const hash_t *)want, np), 0);
+        assert_int_equal(
+            cairn_merkle_verify_consistency(m, n, root[m], root[n], (const hash_t *)want, np), 0);
         checked++;
     }
     assert_int_equal(checked, 36);
@@ -157,8 +160,9 @@ static void tamper_inclusion(test_rng *rng, uint64_t m, uint64_t n, hash_t *p, s
             size_t jj = every_byte ? j : (size_t)test_rng_below(rng, 32);
             uint8_t bit = (uint8_t)(1u << test_rng_below(rng, 8));
             p[i][jj] ^= bit;
-            assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k, root),
-                             CAIRN_EPROOF_MISMATCH);
+            assert_int_equal(
+                cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k, root),
+                CAIRN_EPROOF_MISMATCH);
             p[i][jj] ^= bit;
             if (!every_byte) break;
         }
@@ -166,38 +170,48 @@ static void tamper_inclusion(test_rng *rng, uint64_t m, uint64_t n, hash_t *p, s
         hash_t saved;
         memcpy(saved, p[i], 32);
         for (size_t j = 0; j < 32; j++) p[i][j] = (uint8_t)~saved[j];
-        assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k, root),
-                         CAIRN_EPROOF_MISMATCH);
+        assert_int_equal(
+            cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k, root),
+            CAIRN_EPROOF_MISMATCH);
         memcpy(p[i], saved, 32);
     }
     /* Tampered leaf and root. */
     uint8_t bad[32];
     memcpy(bad, leaf_hashes[m], 32);
     bad[test_rng_below(rng, 32)] ^= 0x80;
-    assert_int_equal(cairn_merkle_verify_inclusion(bad, m, n, (const hash_t *)p, k, root), CAIRN_EPROOF_MISMATCH);
+    assert_int_equal(cairn_merkle_verify_inclusion(bad, m, n, (const hash_t *)p, k, root),
+                     CAIRN_EPROOF_MISMATCH);
     memcpy(bad, root, 32);
     bad[test_rng_below(rng, 32)] ^= 0x01;
-    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k, bad), CAIRN_EPROOF_MISMATCH);
+    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k, bad),
+                     CAIRN_EPROOF_MISMATCH);
     /* A hash too few, a hash too many. */
     if (k > 0)
-        assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k - 1, root),
-                         CAIRN_EPROOF_LENGTH);
+        assert_int_equal(
+            cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k - 1, root),
+            CAIRN_EPROOF_LENGTH);
     memcpy(p[k], leaf_hashes[0], 32);
-    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k + 1, root),
-                     CAIRN_EPROOF_LENGTH);
+    assert_int_equal(
+        cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)p, k + 1, root),
+        CAIRN_EPROOF_LENGTH);
     /* Wrong position claims. */
     if (n > 1) {
         uint64_t other = (m + 1) % n;
-        assert_int_not_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], other, n, (const hash_t *)p, k, root), 0);
+        assert_int_not_equal(
+            cairn_merkle_verify_inclusion(leaf_hashes[m], other, n, (const hash_t *)p, k, root), 0);
     }
     /* The size is bound to the root by the checkpoint, not by the path: a path proves nothing
      * against the root of another size. */
     if (n < MAXN) {
         uint8_t other_root[32];
         ref_mth(leaf_hashes, 0, n + 1, other_root);
-        assert_int_not_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n + 1, (const hash_t *)p, k, other_root), 0);
+        assert_int_not_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n + 1,
+                                                           (const hash_t *)p, k, other_root),
+                             0);
     }
-    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], n, n, (const hash_t *)p, k, root), CAIRN_ELOG_INDEX);
+    assert_int_equal(
+        cairn_merkle_verify_inclusion(leaf_hashes[m], n, n, (const hash_t *)p, k, root),
+        CAIRN_ELOG_INDEX);
 }
 
 static void test_inclusion_against_reference(void **state)
@@ -221,9 +235,13 @@ static void test_inclusion_against_reference(void **state)
             size_t ng = prod_inclusion(leaf_hashes, m, n, got);
             assert_int_equal(ng, nw);
             for (size_t i = 0; i < ng; i++) assert_memory_equal(got[i], want[i], 32);
-            assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n, (const hash_t *)got, ng, roots[n]), 0);
+            assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[m], m, n,
+                                                           (const hash_t *)got, ng, roots[n]),
+                             0);
             uint8_t implied[32];
-            assert_int_equal(cairn_merkle_root_from_inclusion(leaf_hashes[m], m, n, (const hash_t *)got, ng, implied), 0);
+            assert_int_equal(cairn_merkle_root_from_inclusion(leaf_hashes[m], m, n,
+                                                              (const hash_t *)got, ng, implied),
+                             0);
             assert_memory_equal(implied, roots[n], 32);
             if (pi < 3) tamper_inclusion(&rng, m, n, got, ng, roots[n], n <= 64 || n % 97 == 0);
             proofs++;
@@ -255,14 +273,18 @@ static void test_consistency_against_reference(void **state)
             assert_int_equal(ng, nw);
             assert_int_equal(cairn_merkle_consistency_len(m, n), nw);
             for (size_t i = 0; i < ng; i++) assert_memory_equal(got[i], want[i], 32);
-            assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n], (const hash_t *)got, ng), 0);
+            assert_int_equal(
+                cairn_merkle_verify_consistency(m, n, roots[m], roots[n], (const hash_t *)got, ng),
+                0);
             proofs++;
             if (m == n) {
                 /* Equal sizes: empty proof, equal roots only. */
-                assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n - 1], (const hash_t *)got, 0),
+                assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n - 1],
+                                                                 (const hash_t *)got, 0),
                                  CAIRN_EPROOF_MISMATCH);
                 memcpy(got[0], roots[n], 32);
-                assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n], (const hash_t *)got, 1),
+                assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n],
+                                                                 (const hash_t *)got, 1),
                                  CAIRN_EPROOF_LENGTH);
                 continue;
             }
@@ -272,8 +294,9 @@ static void test_consistency_against_reference(void **state)
                 for (size_t j = 0; j < 32; j++) {
                     size_t jj = every ? j : (size_t)test_rng_below(&rng, 32);
                     got[i][jj] ^= 0x10;
-                    assert_int_not_equal(
-                        cairn_merkle_verify_consistency(m, n, roots[m], roots[n], (const hash_t *)got, ng), 0);
+                    assert_int_not_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n],
+                                                                         (const hash_t *)got, ng),
+                                         0);
                     got[i][jj] ^= 0x10;
                     if (!every) break;
                 }
@@ -281,19 +304,24 @@ static void test_consistency_against_reference(void **state)
             uint8_t bad[32];
             memcpy(bad, roots[m], 32);
             bad[0] ^= 1;
-            assert_int_equal(cairn_merkle_verify_consistency(m, n, bad, roots[n], (const hash_t *)got, ng),
-                             CAIRN_EPROOF_MISMATCH);
+            assert_int_equal(
+                cairn_merkle_verify_consistency(m, n, bad, roots[n], (const hash_t *)got, ng),
+                CAIRN_EPROOF_MISMATCH);
             memcpy(bad, roots[n], 32);
             bad[31] ^= 1;
-            assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], bad, (const hash_t *)got, ng),
-                             CAIRN_EPROOF_MISMATCH);
-            assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n], (const hash_t *)got, ng - 1),
+            assert_int_equal(
+                cairn_merkle_verify_consistency(m, n, roots[m], bad, (const hash_t *)got, ng),
+                CAIRN_EPROOF_MISMATCH);
+            assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n],
+                                                             (const hash_t *)got, ng - 1),
                              CAIRN_EPROOF_LENGTH);
             memcpy(got[ng], leaf_hashes[1], 32);
-            assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n], (const hash_t *)got, ng + 1),
+            assert_int_equal(cairn_merkle_verify_consistency(m, n, roots[m], roots[n],
+                                                             (const hash_t *)got, ng + 1),
                              CAIRN_EPROOF_LENGTH);
-            assert_int_equal(cairn_merkle_verify_consistency(n, m, roots[n], roots[m], (const hash_t *)got, ng),
-                             CAIRN_ELOG_ORDER);
+            assert_int_equal(
+                cairn_merkle_verify_consistency(n, m, roots[n], roots[m], (const hash_t *)got, ng),
+                CAIRN_ELOG_ORDER);
         }
     }
     printf("# %zu consistency proofs checked\n", proofs);
@@ -306,20 +334,31 @@ static void test_edge_cases(void **state)
     uint8_t root[32];
     memcpy(root, leaf_hashes[0], 32);
     /* Size-1 tree: the root is the leaf hash; no path. */
-    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[0], 0, 1, (const hash_t *)p, 0, root), 0);
-    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[0], 0, 0, (const hash_t *)p, 0, root), CAIRN_ELOG_INDEX);
-    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[0], UINT64_MAX, UINT64_MAX, (const hash_t *)p, 0, root),
+    assert_int_equal(
+        cairn_merkle_verify_inclusion(leaf_hashes[0], 0, 1, (const hash_t *)p, 0, root), 0);
+    assert_int_equal(
+        cairn_merkle_verify_inclusion(leaf_hashes[0], 0, 0, (const hash_t *)p, 0, root),
+        CAIRN_ELOG_INDEX);
+    assert_int_equal(cairn_merkle_verify_inclusion(leaf_hashes[0], UINT64_MAX, UINT64_MAX,
+                                                   (const hash_t *)p, 0, root),
                      CAIRN_ELOG_INDEX);
     /* From the empty tree: only the empty proof. */
     assert_int_equal(cairn_merkle_verify_consistency(0, 5, root, root, (const hash_t *)p, 0), 0);
-    assert_int_equal(cairn_merkle_verify_consistency(0, 5, root, root, (const hash_t *)p, 1), CAIRN_EPROOF_LENGTH);
+    assert_int_equal(cairn_merkle_verify_consistency(0, 5, root, root, (const hash_t *)p, 1),
+                     CAIRN_EPROOF_LENGTH);
     /* A non-trivial consistency proof is never empty. */
-    assert_int_equal(cairn_merkle_verify_consistency(3, 5, root, root, (const hash_t *)p, 0), CAIRN_EPROOF_LENGTH);
+    assert_int_equal(cairn_merkle_verify_consistency(3, 5, root, root, (const hash_t *)p, 0),
+                     CAIRN_EPROOF_LENGTH);
     /* Range hashing refuses unaligned and empty ranges. */
     uint8_t out[32];
-    assert_int_equal(cairn_merkle_range_hash((cairn_merkle_range){1, 3}, mem_node, leaf_hashes, out), CAIRN_EINVAL);
-    assert_int_equal(cairn_merkle_range_hash((cairn_merkle_range){4, 4}, mem_node, leaf_hashes, out), CAIRN_EINVAL);
-    assert_int_equal(cairn_merkle_range_hash((cairn_merkle_range){4, 7}, mem_node, leaf_hashes, out), 0);
+    assert_int_equal(
+        cairn_merkle_range_hash((cairn_merkle_range){1, 3}, mem_node, leaf_hashes, out),
+        CAIRN_EINVAL);
+    assert_int_equal(
+        cairn_merkle_range_hash((cairn_merkle_range){4, 4}, mem_node, leaf_hashes, out),
+        CAIRN_EINVAL);
+    assert_int_equal(
+        cairn_merkle_range_hash((cairn_merkle_range){4, 7}, mem_node, leaf_hashes, out), 0);
     /* Proof lengths at the extremes of the 64-bit range. */
     assert_int_equal(cairn_merkle_inclusion_len(0, (uint64_t)1 << 63), 63);
     assert_int_equal(cairn_merkle_inclusion_len(0, UINT64_MAX), 64);

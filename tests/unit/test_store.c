@@ -257,8 +257,10 @@ static void test_map_growth_and_full(void **state)
     (void)state;
     char *dir = test_tmpdir();
     fatal_log fl = {0};
-    cairn_store_options o = {.initial_map_size = 1 << 20, .max_map_size = 64 << 20,
-                             .on_fatal = on_fatal, .fatal_ctx = &fl};
+    cairn_store_options o = {.initial_map_size = 1 << 20,
+                             .max_map_size = 64 << 20,
+                             .on_fatal = on_fatal,
+                             .fatal_ctx = &fl};
     cairn_store *s;
     assert_int_equal(cairn_store_open(&s, dir, &o), 0);
     size_t map0, used;
