@@ -38,8 +38,10 @@
 #define CAIRN_NOISE_MAX_TOKENS  8     /* tokens in one handshake message */
 #define CAIRN_NOISE_PAYLOAD_MAX (CAIRN_NOISE_MSG_MAX - CAIRN_NOISE_TAG_LEN)
 
-/* The protocol Cairn uses for validator links (docs/transport.md). */
+/* The protocol Cairn uses for validator links, and the prologue prefix its links bind in before
+ * the chain id: prologue = "cairn/1 peer" || chain_id (docs/transport.md). */
 #define CAIRN_NOISE_VALIDATOR_PROTOCOL "Noise_IK_25519_ChaChaPoly_BLAKE2b"
+#define CAIRN_NOISE_PROLOGUE_PREFIX    "cairn/1 peer"
 
 typedef enum cairn_noise_hash_alg {
     CAIRN_NOISE_SHA256 = 1,
