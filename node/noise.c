@@ -723,7 +723,9 @@ int cairn_noise_read_message(cairn_noise_handshake *hs, uint8_t *payload, size_t
         rc = CAIRN_ENOSPC;
         goto out;
     }
-    rc = ss_decrypt_and_hash(&hs->ss, payload, p, rem);
+    /* An empty payload may come with payload == NULL: decrypt into a local byte then. */
+    uint8_t none[1];
+    rc = ss_decrypt_and_hash(&hs->ss, payload ? payload : none, p, rem);
     if (rc) goto out;
     *payload_len = rem - overhead;
     hs_advance(hs);

@@ -157,6 +157,7 @@ cairn_noise_step cairn_noise_next_step(const cairn_noise_handshake *hs);
  * CAIRN_ENOISE_STATE when it is not this side's turn or hs failed; CAIRN_ETOOBIG when the message
  * would exceed CAIRN_NOISE_MSG_MAX; CAIRN_ENOSPC when out_cap is too small (hs is unchanged by
  * these three); CAIRN_ENOISE_DH if a DH result is all zero (hs is then poisoned).
+ * out must not overlap payload.
  */
 CAIRN_MUST_CHECK int cairn_noise_write_message(cairn_noise_handshake *hs, uint8_t *out,
                                                size_t out_cap, size_t *out_len,
@@ -170,7 +171,7 @@ CAIRN_MUST_CHECK int cairn_noise_write_message(cairn_noise_handshake *hs, uint8_
  * CAIRN_ENOISE_DECRYPT (authentication failed: tampered, or keys that do not match, e.g. a wrong
  * responder static key in IK), CAIRN_ENOISE_DH (low-order peer key), CAIRN_ENOISE_PEER_KEY (peer
  * revealed a static key other than the expected one), CAIRN_ENOSPC (payload_cap too small). On
- * failure payload is zeroed.
+ * failure payload is zeroed. payload must not overlap msg; it may be NULL when payload_cap is 0.
  */
 CAIRN_MUST_CHECK int cairn_noise_read_message(cairn_noise_handshake *hs, uint8_t *payload,
                                               size_t payload_cap, size_t *payload_len,
