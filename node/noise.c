@@ -747,6 +747,23 @@ int cairn_noise_remote_static(const cairn_noise_handshake *hs, uint8_t out[CAIRN
     return 0;
 }
 
+int cairn_noise_check_remote_static(cairn_noise_handshake *hs,
+                                    const uint8_t (*allowed)[CAIRN_NOISE_DH_LEN], size_t n_allowed,
+                                    size_t *index)
+{
+    if (!hs || (n_allowed && !allowed)) return CAIRN_EINVAL;
+    if (hs->step == 0 || hs->step == CAIRN_NOISE_STEP_FAILED || !hs->has_rs)
+        return CAIRN_ENOISE_STATE;
+    for (size_t i = 0; i < n_allowed; i++) {
+        if (sodium_memcmp(allowed[i], hs->rs, CAIRN_NOISE_DH_LEN) == 0) {
+            if (index) *index = i;
+            return 0;
+        }
+    }
+    hs_poison(hs);
+    return CAIRN_ENOISE_PEER_KEY;
+}
+
 int cairn_noise_handshake_hash(const cairn_noise_handshake *hs, uint8_t out[CAIRN_NOISE_HASH_MAX],
                                size_t *len)
 {

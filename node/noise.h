@@ -185,6 +185,18 @@ CAIRN_MUST_CHECK int cairn_noise_read_message(cairn_noise_handshake *hs, uint8_t
 CAIRN_MUST_CHECK int cairn_noise_remote_static(const cairn_noise_handshake *hs,
                                                uint8_t out[CAIRN_NOISE_DH_LEN]);
 
+/*
+ * The genesis check: looks the peer's static key up in allowed[0..n_allowed) (e.g. the noise_key
+ * of every validator of the epoch) and sets *index (may be NULL) to its position. Call it as soon
+ * as the key is known: for Cairn's IK, on the responder right after reading message 1, before
+ * writing message 2. CAIRN_ENOISE_STATE when the key is not known yet (hs unchanged) or hs failed;
+ * CAIRN_ENOISE_PEER_KEY when the key is not in the set: hs is then poisoned, so the handshake can
+ * neither continue nor ever yield transport keys.
+ */
+CAIRN_MUST_CHECK int cairn_noise_check_remote_static(cairn_noise_handshake *hs,
+                                                     const uint8_t (*allowed)[CAIRN_NOISE_DH_LEN],
+                                                     size_t n_allowed, size_t *index);
+
 /* Copies the handshake hash h (HASHLEN bytes, returned in *len) into out. Meaningful for channel
  * binding once the handshake is complete. CAIRN_ENOISE_STATE if hs failed. */
 CAIRN_MUST_CHECK int cairn_noise_handshake_hash(const cairn_noise_handshake *hs,

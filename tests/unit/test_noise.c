@@ -381,6 +381,57 @@ static void test_ik_wrong_responder_key(void **state)
     assert_int_equal(cairn_noise_read_message(&r, p, sizeof p, &pn, m, n), CAIRN_ENOISE_DECRYPT);
 }
 
+/* The responder's genesis check after IK message 1: a known key continues, an unknown one is
+ * refused before message 2, and the refused handshake can go no further. */
+static void test_genesis_check(void **state)
+{
+    (void)state;
+    keys k;
+    make_keys(&k);
+    uint8_t genesis[3][32], stranger_sk[32], m[256], p[256];
+    size_t n, pn, idx = 99;
+    for (int v = 0; v < 3; v++) {
+        uint8_t sk[32];
+        memset(sk, 0x40 + v, sizeof sk);
+        crypto_scalarmult_base(genesis[v], sk);
+    }
+    memcpy(genesis[1], k.ip, 32); /* the honest initiator is validator 1 */
+    memset(stranger_sk, 0x77, sizeof stranger_sk);
+
+    for (int honest = 0; honest < 2; honest++) {
+        cairn_noise_handshake i, r;
+        assert_int_equal(cairn_noise_validator_init(&i, 1, honest ? k.is : stranger_sk, k.rp,
+                                                    PROLOGUE, sizeof PROLOGUE, NULL),
+                         0);
+        assert_int_equal(
+            cairn_noise_validator_init(&r, 0, k.rsk, NULL, PROLOGUE, sizeof PROLOGUE, NULL), 0);
+        /* Not known before message 1; that is not a refusal. */
+        assert_int_equal(cairn_noise_check_remote_static(&r, genesis, 3, &idx), CAIRN_ENOISE_STATE);
+        assert_int_equal(cairn_noise_next_step(&r), CAIRN_NOISE_STEP_READ);
+        assert_int_equal(cairn_noise_write_message(&i, m, sizeof m, &n, NULL, 0), 0);
+        assert_int_equal(cairn_noise_read_message(&r, p, sizeof p, &pn, m, n), 0);
+        int rc = cairn_noise_check_remote_static(&r, genesis, 3, &idx);
+        if (honest) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(idx, 1);
+            assert_int_equal(cairn_noise_write_message(&r, m, sizeof m, &n, NULL, 0), 0);
+            assert_int_equal(cairn_noise_read_message(&i, p, sizeof p, &pn, m, n), 0);
+            /* The initiator's own check of the responder (known from genesis) passes too. */
+            const uint8_t(*one)[32] = (const uint8_t(*)[32])k.rp;
+            assert_int_equal(cairn_noise_check_remote_static(&i, one, 1, NULL), 0);
+        } else {
+            assert_int_equal(rc, CAIRN_ENOISE_PEER_KEY);
+            assert_int_equal(cairn_noise_next_step(&r), CAIRN_NOISE_STEP_FAILED);
+            assert_int_equal(cairn_noise_write_message(&r, m, sizeof m, &n, NULL, 0),
+                             CAIRN_ENOISE_STATE);
+            cairn_noise_transport t;
+            assert_int_equal(cairn_noise_split(&r, &t), CAIRN_ENOISE_STATE);
+        }
+        assert_int_equal(cairn_noise_check_remote_static(&r, genesis, 0, NULL),
+                         honest ? CAIRN_ENOISE_PEER_KEY : CAIRN_ENOISE_STATE);
+    }
+}
+
 /* XX with an expected remote key: a different key is refused when it is revealed. */
 static void test_xx_expected_key(void **state)
 {
@@ -628,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_validator_handshake),
         cmocka_unit_test(test_tampered_handshake),
         cmocka_unit_test(test_ik_wrong_responder_key),
+        cmocka_unit_test(test_genesis_check),
         cmocka_unit_test(test_xx_expected_key),
         cmocka_unit_test(test_transport_tamper_and_nonce),
         cmocka_unit_test(test_misuse),
