@@ -5,6 +5,8 @@
  *   mode 2: an IK initiator reads an arbitrary reply;
  *   mode 3: an XX responder reads an arbitrary first message (which XX cannot authenticate),
  *           replies, then reads an arbitrary third message, which must fail.
+ *   mode 4: after a genuine IK handshake, the responder opens an arbitrary frame body, which
+ *           must fail and leave its transport refusing everything;
  * After any failure the state refuses every further call. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "node/frame.h"
 #include "node/noise.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     keys();
-    int mode = data[0] & 3;
+    int mode = data[0] % 5;
     data++;
     size--;
     static uint8_t payload[CAIRN_NOISE_MSG_MAX + 16];
@@ -96,6 +99,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == 0) abort();
         check_dead(&i, data, size);
         break;
+    case 4: {
+        cairn_noise_transport ti, tr;
+        if (cairn_noise_validator_init(&i, 1, is, rp, PROLOGUE, sizeof PROLOGUE, ie)) abort();
+        if (cairn_noise_validator_init(&r, 0, rsk, NULL, PROLOGUE, sizeof PROLOGUE, re)) abort();
+        if (cairn_noise_write_message(&i, m, sizeof m, &n, NULL, 0)) abort();
+        if (cairn_noise_read_message(&r, payload, sizeof payload, &pn, m, n)) abort();
+        if (cairn_noise_write_message(&r, m, sizeof m, &n, NULL, 0)) abort();
+        if (cairn_noise_read_message(&i, payload, sizeof payload, &pn, m, n)) abort();
+        if (cairn_noise_split(&i, &ti) || cairn_noise_split(&r, &tr)) abort();
+        rc = cairn_frame_open(&tr, payload, sizeof payload, &pn, data, size);
+        if (rc == 0) abort();
+        if (rc != CAIRN_ENOSPC && !tr.failed) abort();
+        if (rc != CAIRN_ENOSPC &&
+            cairn_frame_open(&tr, payload, sizeof payload, &pn, data, size) != CAIRN_ENOISE_STATE)
+            abort();
+        cairn_noise_transport_wipe(&ti);
+        cairn_noise_transport_wipe(&tr);
+        break;
+    }
     default: {
         cairn_noise_config c = {.protocol_name = "Noise_XX_25519_ChaChaPoly_BLAKE2b",
                                 .static_private = rsk,
