@@ -121,6 +121,13 @@
     XX(ECONFIG, 712, "invalid configuration")                                                      \
     XX(EMEMPOOL_FULL, 750, "mempool is full, retry later")                                         \
     XX(EKEYFILE, 751, "malformed key file")                                                        \
+    XX(ENOISE_DECRYPT, 760, "Noise message failed authentication")                                 \
+    XX(ENOISE_STATE, 761, "Noise handshake or transport used out of turn or after a failure")      \
+    XX(ENOISE_PEER_KEY, 762, "peer static key is unknown or not the expected one")                 \
+    XX(ENOISE_NONCE, 763, "Noise nonce exhausted, the link must be re-established")                \
+    XX(ENOISE_PROTOCOL, 764, "unsupported Noise protocol name")                                    \
+    XX(ENOISE_DH, 765, "Noise Diffie-Hellman produced an all-zero (low-order) result")             \
+    XX(ENOISE_MESSAGE, 766, "Noise message has an invalid length")                                 \
     /* authenticated state (800-899) */                                                            \
     XX(ESTATE_PROOF, 800, "state proof does not verify")                                           \
     XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
