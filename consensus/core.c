@@ -612,6 +612,12 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
         c->last_proposal.block = *b;
     }
     if (b->height <= c->root.height) return CAIRN_ECONS_STALE;
+    /* After its certificates, an honest proposal is for the current round: a later round is not
+     * justified by them, an earlier one can no longer be voted on (should its block be certified
+     * after all, sync fetches it). Neither is stored, so a Byzantine leader cannot fill the
+     * tree with blocks for rounds it leads. */
+    if (b->round > c->round) return CAIRN_ECONS_MALFORMED;
+    if (b->round < c->round) return CAIRN_ECONS_STALE;
 
     cairn_tree_entry *e = tree_find(c, b->id);
     if (!e) {
@@ -626,8 +632,6 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
             return CAIRN_ECONS_MALFORMED;
         if ((err = tree_accept(c, b, &e, out))) return err;
     }
-    if (b->round < c->round) return CAIRN_ECONS_STALE;
-    if (b->round != c->round) return 0;
     if (c->proposed && b->proposer == c->cfg.self) e->payload_ready = 1; /* our own payload */
     if (e->payload_ready) {
         try_vote(c, &e->b, p->has_tc ? &p->tc : NULL, out);
