@@ -14,7 +14,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: cairn-bench BENCH [options]\n"
                     "  log [--leaves N] [--batch B] [--proofs P] [--dir DIR]\n"
                     "      durable Merkle log appends, inclusion and consistency proofs\n"
-                    "  consensus [--blocks B] [--sizes 4,7,10,31]\n"
+                    "  consensus [--blocks B] [--reps R] [--sizes 4,7,10,31]\n"
                     "      the consensus core alone in a zero-delay cluster\n");
     return 2;
 }
