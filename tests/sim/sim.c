@@ -641,14 +641,10 @@ static void apply_actions(sim *s, uint32_t i)
             cairn_sync_response *r = calloc(1, sizeof *r);
             if (!r) abort();
             r->epoch = nd->epoch;
-            r->blocks[0] = a->u.commit.block;
-            r->n_blocks = 1;
-            cairn_block chain[CAIRN_CONS_SYNC_MAX_BLOCKS];
-            cairn_qc tail;
-            size_t nc =
-                cairn_core_certified_chain(nd->core, chain, CAIRN_CONS_SYNC_MAX_BLOCKS - 1, &tail);
-            for (size_t j = 0; j < nc; j++) r->blocks[r->n_blocks++] = chain[j];
-            r->tail_qc = nc ? tail : a->u.commit.qc;
+            r->n_blocks = (uint32_t)cairn_core_epoch_proof(nd->core, r->blocks,
+                                                           CAIRN_CONS_SYNC_MAX_BLOCKS, &r->tail_qc);
+            if (r->n_blocks == 0 || memcmp(r->blocks[0].id, a->u.commit.block.id, 32) != 0)
+                violation(s, "node %u: no epoch-end proof", i);
             free(nd->proof);
             nd->proof = r;
             for (uint32_t j = 0; j < s->n_inst; j++)
@@ -675,6 +671,7 @@ static void node_step(sim *s, uint32_t i, const cairn_input *in, uint32_t from_i
 {
     node *nd = &s->nodes[i];
     int err = cairn_core_step(nd->core, in, &s->acts);
+    if (s->trace && err) fprintf(s->trace, "  step inst=%u err=%s\n", i, cairn_err_name(err));
     if (err == CAIRN_EINTERNAL || err == CAIRN_EINVAL)
         violation(s, "node %u: core returned %s", i, cairn_err_name(err));
     /* An honest sender's message is never malformed. */
@@ -753,6 +750,14 @@ static void handle_event(sim *s, ev *e)
         break;
     }
     case EV_SYNC_RESP:
+        if (s->trace) {
+            fprintf(s->trace, "  sync to=%u epoch=%llu n=%u:", e->inst,
+                    (unsigned long long)e->sync->epoch, e->sync->n_blocks);
+            for (uint32_t k = 0; k < e->sync->n_blocks; k++)
+                fprintf(s->trace, " h%llu/r%llu/f%u", (unsigned long long)e->sync->blocks[k].height,
+                        (unsigned long long)e->sync->blocks[k].round, e->sync->blocks[k].flags);
+            fprintf(s->trace, " tail r%llu\n", (unsigned long long)e->sync->tail_qc.round);
+        }
         in.type = CAIRN_IN_SYNC_RESPONSE;
         in.u.sync.resp = e->sync;
         in.u.sync.from = s->nodes[e->from_inst].validator;
