@@ -13,7 +13,7 @@
  *
  * Test-only compile definitions (never set in a release build) inject known bugs so the
  * simulator can prove it detects them:
- *   CAIRN_CONS_BUG_NO_PERSIST  send votes and timeouts before their persist completes;
+ *   CAIRN_CONS_BUG_NO_PERSIST  send votes, timeouts and proposals before their persist completes;
  *   CAIRN_CONS_BUG_ONE_CHAIN   commit a block as soon as it is certified (one-chain rule).
  */
 #include "consensus/core.h"
@@ -206,6 +206,23 @@ size_t cairn_core_certified_chain(const cairn_core *core, cairn_block *out, size
     size_t k = n < max ? n : max;
     for (size_t i = 0; i < k; i++) out[i] = *path[n - 1 - i];
     return k;
+}
+
+size_t cairn_core_epoch_proof(const cairn_core *core, cairn_block *out, size_t max, cairn_qc *tail)
+{
+    if (!core->ended) return 0;
+    const cairn_block *path[CAIRN_CONS_MAX_TREE_BLOCKS];
+    size_t n = 0;
+    const cairn_block *b = cairn_core_find_block(core, core->end_tip_id);
+    while (b && b != &core->root && n < CAIRN_CONS_MAX_TREE_BLOCKS) {
+        path[n++] = b;
+        b = cairn_core_find_block(core, b->parent_id);
+    }
+    if (b != &core->root || n + 1 > max) return 0;
+    out[0] = core->root; /* the RECONFIG block: the last block of the epoch */
+    for (size_t i = 0; i < n; i++) out[1 + i] = *path[n - 1 - i];
+    *tail = core->end_tip_qc;
+    return n + 1;
 }
 
 /* ---- certificates ---- */
@@ -520,6 +537,11 @@ static void process_qc(cairn_core *c, const cairn_qc *qc, uint32_t from, cairn_a
              * consecutive rounds commit the parent. */
             reputation_update(c, &e->b);
             if (!c->ended) commit_chain(c, parent, &e->b.qc, out);
+            if (c->ended) {
+                /* Keep what proves the epoch's end: this block and the QC on it. */
+                memcpy(c->end_tip_id, e->b.id, 32);
+                c->end_tip_qc = *qc;
+            }
         }
 #ifdef CAIRN_CONS_BUG_ONE_CHAIN
         if (!c->ended) commit_chain(c, &e->b, qc, out); /* injected bug: one-chain commit */
@@ -612,6 +634,12 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
         c->last_proposal.block = *b;
     }
     if (b->height <= c->root.height) return CAIRN_ECONS_STALE;
+    /* After its certificates, an honest proposal is for the current round: a later round is not
+     * justified by them, an earlier one can no longer be voted on (should its block be certified
+     * after all, sync fetches it). Neither is stored, so a Byzantine leader cannot fill the
+     * tree with blocks for rounds it leads. */
+    if (b->round > c->round) return CAIRN_ECONS_MALFORMED;
+    if (b->round < c->round) return CAIRN_ECONS_STALE;
 
     cairn_tree_entry *e = tree_find(c, b->id);
     if (!e) {
@@ -626,8 +654,6 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
             return CAIRN_ECONS_MALFORMED;
         if ((err = tree_accept(c, b, &e, out))) return err;
     }
-    if (b->round < c->round) return CAIRN_ECONS_STALE;
-    if (b->round != c->round) return 0;
     if (c->proposed && b->proposer == c->cfg.self) e->payload_ready = 1; /* our own payload */
     if (e->payload_ready) {
         try_vote(c, &e->b, p->has_tc ? &p->tc : NULL, out);

@@ -162,10 +162,9 @@ enum cairn_action_type {
     CAIRN_ACT_SYNC_REQUEST,  /* to, msg (a SYNC_REQUEST); the node serves it, see core docs */
     CAIRN_ACT_EVIDENCE,      /* evidence */
     CAIRN_ACT_EPOCH_END,     /* commit.block: the committed RECONFIG block; the core stops.
-                                The node then sends every peer the proof of the epoch's end as
-                                a sync response from commit.block's height (the block, its
-                                certified descendants and their QC, see core docs), since peers
-                                that missed the last QC would otherwise wait forever. */
+                                The node then sends every peer the proof of the epoch's end
+                                (cairn_core_epoch_proof), since peers that missed the last QC
+                                would otherwise wait forever. */
     CAIRN_ACT_STORE_BLOCK,   /* commit.block: store durably, in order with PERSIST actions */
 };
 
@@ -314,7 +313,9 @@ typedef struct cairn_core {
         int valid;
     } rep[CAIRN_CONS_REPUTATION_SLOTS];
 
-    uint32_t high_qc_from; /* who gave us the highest QC: asked for its block when missing */
+    uint32_t high_qc_from;  /* who gave us the highest QC: asked for its block when missing */
+    uint8_t end_tip_id[32]; /* after the epoch ended: the certified block whose QC ended it */
+    cairn_qc end_tip_qc;
     uint64_t sync_requested_height; /* highest from_height asked, to avoid request storms */
     uint64_t sync_requested_at_ms;
 
@@ -351,5 +352,13 @@ const cairn_block *cairn_core_find_block(const cairn_core *core, const uint8_t i
  * (0 if the QC's block or one of its ancestors is missing). */
 size_t cairn_core_certified_chain(const cairn_core *core, cairn_block *out, size_t max,
                                   cairn_qc *tail);
+
+/* After CAIRN_ACT_EPOCH_END: fills out[] with the proof that the epoch ended, as the blocks of a
+ * sync response: the RECONFIG block (out[0]), its descendants up to the block whose QC committed
+ * it (the two-chain), lowest first, and *tail with that QC. Returns the count, 0 if the epoch
+ * has not ended or max is too small. A peer still in the epoch that has the RECONFIG block's
+ * parent commits it on receipt; a peer further behind needs the older blocks first (the node
+ * prepends them from its ledger). */
+size_t cairn_core_epoch_proof(const cairn_core *core, cairn_block *out, size_t max, cairn_qc *tail);
 
 #endif

@@ -25,7 +25,7 @@ static const struct {
      "sigverify [--reps R] [--msg-bytes M] [--quick] [--crossover]\n"
      "      signature verification: libsodium vs Cairn single, batch, pool"},
     {"consensus", bench_consensus,
-     "consensus [--blocks B] [--sizes 4,7,10,31]\n"
+     "consensus [--blocks B] [--reps R] [--sizes 4,7,10,31]\n"
      "      the consensus core alone in a zero-delay cluster"},
 };
 

@@ -180,9 +180,18 @@ static inline void cl_apply(cluster *c, uint32_t i)
         case CAIRN_ACT_EPOCH_END:
             nd->epoch_ended = 1;
             /* Hand every peer the proof that the epoch ended. */
-            for (uint32_t j = 0; j < c->n; j++)
-                if (j != i && !cl_dropped(c, i, j))
-                    cl_serve_sync(c, i, j, a->u.commit.block.height, nd->depth);
+            for (uint32_t j = 0; j < c->n; j++) {
+                if (j == i || cl_dropped(c, i, j)) continue;
+                cairn_sync_response *r = calloc(1, sizeof *r);
+                if (!r) abort();
+                r->epoch = a->u.commit.block.epoch;
+                r->n_blocks = (uint32_t)cairn_core_epoch_proof(
+                    &nd->core, r->blocks, CAIRN_CONS_SYNC_MAX_BLOCKS, &r->tail_qc);
+                if (r->n_blocks == 0 && !c->step_error) c->step_error = CAIRN_EINTERNAL;
+                cl_item pr = {
+                    .kind = CL_IT_SYNC, .to = j, .from = i, .depth = nd->depth + 1, .sync = r};
+                cl_push(c, &pr);
+            }
             break;
         default: /* STORE_BLOCK, FETCH_PAYLOAD (payload is ready by default), EVIDENCE */
             break;

@@ -52,7 +52,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: sim [--scenario NAME|all] [--seeds N] [--first S] [--seed S] "
                             "[--trace] [--expect-violation] [--no-persist-check]\n"
-                            "scenarios: happy lossy crash byzantine twins dead all\n");
+                            "scenarios: happy lossy crash byzantine twins dead epoch all\n");
             return 2;
         }
     }

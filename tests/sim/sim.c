@@ -28,6 +28,7 @@ enum ev_kind {
     EV_CRASH,
     EV_RESTART,
     EV_STORE,
+    EV_NEXT_EPOCH,
 };
 
 typedef struct ev {
@@ -73,6 +74,12 @@ typedef struct node {
     uint64_t commits_after_gst;
     uint64_t tc_at_gst, qc_at_gst;
     int have_round_stats;
+    uint64_t epoch;       /* current epoch (1, or 2 after the reconfiguration) */
+    uint64_t base;        /* ledger entries before the current epoch's genesis */
+    cairn_block egenesis; /* the current epoch's genesis */
+    cairn_qc egenesis_qc;
+    cairn_sync_response *proof; /* epoch-end proof, re-sent to peers still in epoch 1 */
+    uint64_t proof_sent_at[MAX_INST];
     cairn_block *stored; /* durable blocks from STORE_BLOCK */
     size_t n_stored, cap_stored;
     cairn_proposal old_proposal; /* for stale replays */
@@ -81,6 +88,7 @@ typedef struct node {
 
 /* Per validator (honest ones), across restarts: what it has said. */
 typedef struct said {
+    uint64_t epoch; /* rounds restart with each epoch */
     uint64_t max_prop_round;
     uint8_t max_prop_block[32];
     uint64_t max_vote_round;
@@ -97,6 +105,8 @@ typedef struct sim {
     node nodes[MAX_INST];
     said said_by[CAIRN_CONS_MAX_VALIDATORS];
     cairn_core_config cfg;
+    cairn_core_config cfg2; /* epoch 2: validator 0's power doubled */
+    uint64_t reconfig_round;
     cairn_block genesis;
     cairn_qc genesis_qc;
     /* Network. */
@@ -241,6 +251,20 @@ static uint64_t msg_round(const cairn_msg *m)
     }
 }
 
+static uint64_t msg_epoch(const cairn_msg *m)
+{
+    switch (m->type) {
+    case CAIRN_MSG_PROPOSAL:
+        return m->u.proposal.block.epoch;
+    case CAIRN_MSG_VOTE:
+        return m->u.vote.epoch;
+    case CAIRN_MSG_TIMEOUT:
+        return m->u.timeout.epoch;
+    default:
+        return m->u.sync_request.epoch;
+    }
+}
+
 /* Can a message of `round` go from instance a to instance b now? */
 static int link_up(sim *s, uint32_t a, uint32_t b, uint64_t round)
 {
@@ -295,8 +319,10 @@ static void check_commit(sim *s, uint32_t i, const cairn_block *b, const cairn_q
 {
     node *nd = &s->nodes[i];
     /* One chain per node: heights advance by one and each block extends the previous. */
-    const uint8_t *prev = nd->n_ledger ? nd->ledger[nd->n_ledger - 1].block.id : s->genesis.id;
-    if (b->height != nd->n_ledger + 1 || memcmp(b->parent_id, prev, 32) != 0)
+    const uint8_t *prev =
+        nd->n_ledger > nd->base ? nd->ledger[nd->n_ledger - 1].block.id : nd->egenesis.id;
+    if (b->epoch != nd->epoch || nd->base + b->height != nd->n_ledger + 1 ||
+        memcmp(b->parent_id, prev, 32) != 0)
         violation(s, "node %u committed height %llu out of chain (ledger at %llu)", i,
                   (unsigned long long)b->height, (unsigned long long)nd->n_ledger);
     if (memcmp(qc->block_id, b->id, 32) != 0)
@@ -309,10 +335,11 @@ static void check_commit(sim *s, uint32_t i, const cairn_block *b, const cairn_q
     nd->ledger[nd->n_ledger].qc = *qc;
     nd->ledger[nd->n_ledger].time = s->now;
     nd->n_ledger++;
-    if (s->now >= s->gst) nd->commits_after_gst++;
+    if (s->now >= s->gst && (s->scenario != SIM_EPOCH || nd->epoch == 2)) nd->commits_after_gst++;
     if (!nd->honest) return;
-    /* Agreement: no two honest nodes commit different blocks at one height. */
-    uint64_t h = b->height;
+    /* Agreement: no two honest nodes commit different blocks at one height (heights count
+     * across epochs: every honest node ends epoch 1 at the same block). */
+    uint64_t h = nd->n_ledger;
     if (h <= s->n_committed) {
         if (memcmp(s->committed[h - 1], b->id, 32) != 0)
             violation(s, "SAFETY: honest nodes committed different blocks at height %llu",
@@ -332,6 +359,13 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
     node *nd = &s->nodes[i];
     if (!nd->honest) return;
     said *sd = &s->said_by[nd->validator];
+    if (sd->epoch != msg_epoch(m)) {
+        if (sd->epoch > msg_epoch(m))
+            violation(s, "node %u spoke in epoch %llu after epoch %llu", i,
+                      (unsigned long long)msg_epoch(m), (unsigned long long)sd->epoch);
+        memset(sd, 0, sizeof *sd);
+        sd->epoch = msg_epoch(m);
+    }
     if (m->type == CAIRN_MSG_VOTE) {
         const cairn_vote *v = &m->u.vote;
         if (s->check_persist && (!nd->has_durable || nd->durable.highest_vote_round < v->round))
@@ -443,11 +477,11 @@ static void serve_sync(sim *s, uint32_t server, uint32_t to_inst, uint64_t from_
     node *nd = &s->nodes[server];
     cairn_sync_response *r = calloc(1, sizeof *r);
     if (!r) abort();
-    r->epoch = s->cfg.epoch;
-    for (uint64_t h = from_height; h <= nd->n_ledger && r->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS;
-         h++) {
-        r->blocks[r->n_blocks++] = nd->ledger[h - 1].block;
-        r->tail_qc = nd->ledger[h - 1].qc;
+    r->epoch = nd->epoch;
+    for (uint64_t h = from_height;
+         nd->base + h <= nd->n_ledger && r->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
+        r->blocks[r->n_blocks++] = nd->ledger[nd->base + h - 1].block;
+        r->tail_qc = nd->ledger[nd->base + h - 1].qc;
     }
     if (r->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS) {
         cairn_block chain[CAIRN_CONS_SYNC_MAX_BLOCKS];
@@ -472,6 +506,40 @@ static void serve_sync(sim *s, uint32_t server, uint32_t to_inst, uint64_t from_
     }
     ev *e = ev_new(s, s->now + link_delay(s), EV_SYNC_RESP, to_inst);
     e->from_inst = server;
+    e->sync = r;
+    ev_push(s, e);
+}
+
+/* Sends node `from`'s epoch-end proof to instance `to`, a peer still in the old epoch (at most
+ * every 200 ms per peer): the old epoch's blocks from the peer's committed height + 1 (which its
+ * sync request carries) up to the RECONFIG block, then the certified child and its QC. */
+static void send_proof(sim *s, uint32_t from, uint32_t to)
+{
+    node *nd = &s->nodes[from];
+    if (!nd->proof) return;
+    if (nd->proof_sent_at[to] && s->now < nd->proof_sent_at[to] + 200) return;
+    nd->proof_sent_at[to] = s->now + 1;
+    if (!link_up(s, from, to, 0) || (s->now < s->gst && chance(s, s->loss_pct))) return;
+    /* The proof's first block is the RECONFIG block: ledger entry base - 1 of the old epoch. */
+    uint64_t end = nd->epoch == 2 ? nd->base : nd->n_ledger; /* entries of epoch 1 */
+    uint64_t first = s->nodes[to].n_ledger; /* index of the first block the peer lacks */
+    cairn_sync_response *r = calloc(1, sizeof *r);
+    if (!r) abort();
+    r->epoch = 1;
+    for (uint64_t k = first; k < end && r->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS - 2; k++) {
+        r->blocks[r->n_blocks++] = nd->ledger[k].block;
+        r->tail_qc = nd->ledger[k].qc;
+    }
+    if (first + r->n_blocks >= end) {
+        /* Reached the RECONFIG block: add its certified descendants and their QC. */
+        for (uint32_t k = 1; k < nd->proof->n_blocks && r->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS;
+             k++)
+            r->blocks[r->n_blocks++] = nd->proof->blocks[k];
+        r->tail_qc = nd->proof->tail_qc;
+        if (r->n_blocks == 0) *r = *nd->proof;
+    }
+    ev *e = ev_new(s, s->now + link_delay(s), EV_SYNC_RESP, to);
+    e->from_inst = from;
     e->sync = r;
     ev_push(s, e);
 }
@@ -532,9 +600,14 @@ static void apply_actions(sim *s, uint32_t i)
         }
         case CAIRN_ACT_SYNC_REQUEST: {
             /* The request travels to the server, which answers from its ledger and tree. */
-            for (uint32_t j = 0; j < s->n_inst; j++)
-                if (s->nodes[j].validator == a->to && s->nodes[j].up && link_up(s, i, j, 0))
+            for (uint32_t j = 0; j < s->n_inst; j++) {
+                node *sv = &s->nodes[j];
+                if (sv->validator != a->to || !sv->up || !link_up(s, i, j, 0)) continue;
+                if (sv->epoch == nd->epoch)
                     serve_sync(s, j, i, a->u.msg.u.sync_request.from_height);
+                else if (sv->epoch > nd->epoch)
+                    send_proof(s, j, i); /* a peer past the epoch answers with its proof */
+            }
             break;
         }
         case CAIRN_ACT_EVIDENCE:
@@ -557,8 +630,28 @@ static void apply_actions(sim *s, uint32_t i)
                               (unsigned long long)a->u.evidence.round);
             }
             break;
-        case CAIRN_ACT_EPOCH_END:
+        case CAIRN_ACT_EPOCH_END: {
+            /* Keep the proof (the RECONFIG block, its certified child and the QC on it) while
+             * the old core still holds the child, send it to every peer, then switch. */
+            if (nd->epoch != 1 || s->scenario != SIM_EPOCH) {
+                violation(s, "node %u ended epoch %llu unexpectedly", i,
+                          (unsigned long long)nd->epoch);
+                break;
+            }
+            cairn_sync_response *r = calloc(1, sizeof *r);
+            if (!r) abort();
+            r->epoch = nd->epoch;
+            r->n_blocks = (uint32_t)cairn_core_epoch_proof(nd->core, r->blocks,
+                                                           CAIRN_CONS_SYNC_MAX_BLOCKS, &r->tail_qc);
+            if (r->n_blocks == 0 || memcmp(r->blocks[0].id, a->u.commit.block.id, 32) != 0)
+                violation(s, "node %u: no epoch-end proof", i);
+            free(nd->proof);
+            nd->proof = r;
+            for (uint32_t j = 0; j < s->n_inst; j++)
+                if (j != i) send_proof(s, i, j);
+            ev_push(s, ev_new(s, s->now, EV_NEXT_EPOCH, i));
             break;
+        }
         case CAIRN_ACT_STORE_BLOCK: {
             uint64_t start = s->now > nd->disk_busy_until ? s->now : nd->disk_busy_until;
             uint64_t done = start + rnd_below(s, s->disk_max_ms + 1);
@@ -578,15 +671,18 @@ static void node_step(sim *s, uint32_t i, const cairn_input *in, uint32_t from_i
 {
     node *nd = &s->nodes[i];
     int err = cairn_core_step(nd->core, in, &s->acts);
+    if (s->trace && err) fprintf(s->trace, "  step inst=%u err=%s\n", i, cairn_err_name(err));
     if (err == CAIRN_EINTERNAL || err == CAIRN_EINVAL)
         violation(s, "node %u: core returned %s", i, cairn_err_name(err));
     /* An honest sender's message is never malformed. */
     if (in->type == CAIRN_IN_MESSAGE && s->nodes[from_inst].honest && nd->honest &&
+        msg_epoch(in->u.msg) == nd->epoch &&
         (err == CAIRN_ECONS_MALFORMED || err == CAIRN_ECONS_CERT || err == CAIRN_ECONS_BLOCK_ID ||
          err == CAIRN_ECONS_EPOCH))
         violation(s, "node %u rejected honest node %u's message type %d: %s", i, from_inst,
                   in->u.msg->type, cairn_err_name(err));
     if (in->type == CAIRN_IN_SYNC_RESPONSE && s->nodes[from_inst].honest && nd->honest &&
+        in->u.sync.resp->epoch == nd->epoch &&
         (err == CAIRN_ECONS_MALFORMED || err == CAIRN_ECONS_CERT || err == CAIRN_ECONS_BLOCK_ID))
         violation(s, "node %u rejected honest sync response: %s", i, cairn_err_name(err));
     apply_actions(s, i);
@@ -595,19 +691,20 @@ static void node_step(sim *s, uint32_t i, const cairn_input *in, uint32_t from_i
 static void node_start(sim *s, uint32_t i)
 {
     node *nd = &s->nodes[i];
-    cairn_core_config cfg = s->cfg;
+    cairn_core_config cfg = nd->epoch == 2 ? s->cfg2 : s->cfg;
     cfg.self = nd->validator;
+    memcpy(cfg.genesis_id, nd->egenesis.id, 32);
     cairn_core_restore rs;
     memset(&rs, 0, sizeof rs);
     rs.safety = nd->has_durable ? &nd->durable : NULL;
     rs.blocks = nd->stored;
     rs.n_blocks = nd->n_stored;
-    if (nd->n_ledger) {
+    if (nd->n_ledger > nd->base) {
         rs.root = nd->ledger[nd->n_ledger - 1].block;
         rs.root_qc = nd->ledger[nd->n_ledger - 1].qc;
     } else {
-        rs.root = s->genesis;
-        rs.root_qc = s->genesis_qc;
+        rs.root = nd->egenesis;
+        rs.root_qc = nd->egenesis_qc;
     }
     if (cairn_core_init(nd->core, &cfg, &rs) != 0) violation(s, "node %u: init failed", i);
     nd->up = 1;
@@ -634,11 +731,33 @@ static void handle_event(sim *s, ev *e)
     in.now_ms = s->now;
     switch (e->kind) {
     case EV_MSG:
+        /* A peer still in the old epoch gets the proof that the epoch ended. */
+        if (msg_epoch(&e->msg) < nd->epoch) send_proof(s, e->inst, e->from_inst);
         in.type = CAIRN_IN_MESSAGE;
         in.u.msg = &e->msg;
         node_step(s, e->inst, &in, e->from_inst);
         break;
+    case EV_NEXT_EPOCH: {
+        /* Epoch 2 starts from a genesis every honest node derives from the RECONFIG block. */
+        const cairn_block *last = &nd->ledger[nd->n_ledger - 1].block;
+        nd->epoch = 2;
+        nd->base = nd->n_ledger;
+        cairn_genesis(2, last->id, &nd->egenesis, &nd->egenesis_qc);
+        nd->has_durable = 0; /* the safety data of epoch 1 does not apply to epoch 2 */
+        nd->n_stored = 0;
+        nd->up = 0;
+        node_start(s, e->inst);
+        break;
+    }
     case EV_SYNC_RESP:
+        if (s->trace) {
+            fprintf(s->trace, "  sync to=%u epoch=%llu n=%u:", e->inst,
+                    (unsigned long long)e->sync->epoch, e->sync->n_blocks);
+            for (uint32_t k = 0; k < e->sync->n_blocks; k++)
+                fprintf(s->trace, " h%llu/r%llu/f%u", (unsigned long long)e->sync->blocks[k].height,
+                        (unsigned long long)e->sync->blocks[k].round, e->sync->blocks[k].flags);
+            fprintf(s->trace, " tail r%llu\n", (unsigned long long)e->sync->tail_qc.round);
+        }
         in.type = CAIRN_IN_SYNC_RESPONSE;
         in.u.sync.resp = e->sync;
         in.u.sync.from = s->nodes[e->from_inst].validator;
@@ -664,6 +783,8 @@ static void handle_event(sim *s, ev *e)
         memcpy(seed + 8, &e->inst, 4);
         memcpy(seed + 12, &s->seq, 4);
         cairn_sha256_oneshot(in.u.payload.digest, seed, sizeof seed);
+        if (s->scenario == SIM_EPOCH && nd->epoch == 1 && e->arg >= s->reconfig_round)
+            in.u.payload.flags = CAIRN_BLOCK_F_RECONFIG;
         node_step(s, e->inst, &in, e->inst);
         break;
     }
@@ -698,8 +819,8 @@ static void handle_event(sim *s, ev *e)
 
 /* ---- scenarios ---- */
 
-static const char *const names[SIM_N_SCENARIOS] = {"happy",     "lossy", "crash",
-                                                   "byzantine", "twins", "dead"};
+static const char *const names[SIM_N_SCENARIOS] = {"happy", "lossy", "crash", "byzantine",
+                                                   "twins", "dead",  "epoch"};
 
 const char *sim_scenario_name(int scenario)
 {
@@ -754,6 +875,12 @@ static void setup(sim *s, uint64_t seed, int scenario)
         s->nodes[v].validator = v;
         s->nodes[v].honest = 1;
     }
+    if (scenario == SIM_EPOCH) {
+        s->cfg2 = s->cfg;
+        s->cfg2.epoch = 2;
+        s->cfg2.power[0] = 2;
+        s->reconfig_round = 2 + rnd_below(s, 30);
+    }
     if (scenario == SIM_CRASH) {
         s->crash_after_speak_pct = (uint32_t)rnd_below(s, 10);
         s->crashes_left = 6;
@@ -798,6 +925,9 @@ static void setup(sim *s, uint64_t seed, int scenario)
     for (uint32_t i = 0; i < s->n_inst; i++) {
         s->nodes[i].core = calloc(1, sizeof(cairn_core));
         if (!s->nodes[i].core) abort();
+        s->nodes[i].epoch = 1;
+        s->nodes[i].egenesis = s->genesis;
+        s->nodes[i].egenesis_qc = s->genesis_qc;
     }
     /* Start times spread over the first 50 ms. */
     for (uint32_t i = 0; i < s->n_inst; i++) {
@@ -877,6 +1007,12 @@ void sim_run(uint64_t seed, int scenario, int flags, FILE *trace, sim_result *re
     if (!res->violation && !live_done(s))
         violation(s, "LIVENESS: event queue drained before every honest node committed");
     res->end_ms = s->now;
+    if (trace)
+        for (uint32_t i = 0; i < s->n_inst; i++)
+            fprintf(trace, "node %u: epoch %llu ledger %llu (base %llu) round %llu honest %d\n", i,
+                    (unsigned long long)s->nodes[i].epoch, (unsigned long long)s->nodes[i].n_ledger,
+                    (unsigned long long)s->nodes[i].base,
+                    (unsigned long long)s->nodes[i].core->round, s->nodes[i].honest);
     res->commits = UINT64_MAX;
     for (uint32_t i = 0; i < s->n_inst; i++) {
         node *nd = &s->nodes[i];
@@ -893,6 +1029,7 @@ void sim_run(uint64_t seed, int scenario, int flags, FILE *trace, sim_result *re
         free(s->nodes[i].core);
         free(s->nodes[i].ledger);
         free(s->nodes[i].stored);
+        free(s->nodes[i].proof);
     }
     free(s->heap);
     free(s->committed);

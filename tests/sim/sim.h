@@ -28,6 +28,8 @@ enum sim_scenario {
                       stale and malformed certificates */
     SIM_TWINS,     /* f duplicated keys with scripted per-round partitions */
     SIM_DEAD,      /* one validator never starts; leader reputation keeps rounds fast */
+    SIM_EPOCH,     /* lossy, and a validator-set change (new voting powers) commits: every node
+                      must move to epoch 2 at that block and keep committing there */
     SIM_N_SCENARIOS
 };
 

@@ -321,6 +321,81 @@ static void test_restart_keeps_vote(void **state)
     free(o);
 }
 
+static void test_sync_response_checked_first(void **state)
+{
+    (void)state;
+    one *o = calloc(1, sizeof *o);
+    cairn_sync_response *r = calloc(1, sizeof *r);
+    one_init(o, 3, NULL);
+    cairn_core before = o->core;
+    cairn_msg p1 = proposal_r1(o, 1);
+    /* Block 2 (round 2, leader 2) on block 1, certified by 3 of 4. */
+    cairn_block b2;
+    memset(&b2, 0, sizeof b2);
+    b2.epoch = 1;
+    b2.round = 2;
+    b2.height = 2;
+    b2.proposer = 2;
+    b2.qc.epoch = 1;
+    b2.qc.round = 1;
+    b2.qc.height = 1;
+    b2.qc.signers = 0x7;
+    memcpy(b2.qc.block_id, p1.u.proposal.block.id, 32);
+    memcpy(b2.parent_id, b2.qc.block_id, 32);
+    cairn_block_compute_id(&b2, b2.id);
+    r->epoch = 1;
+    r->n_blocks = 2;
+    r->blocks[0] = p1.u.proposal.block;
+    r->blocks[1] = b2;
+    r->tail_qc.epoch = 1;
+    r->tail_qc.round = 2;
+    r->tail_qc.height = 2;
+    r->tail_qc.signers = 0xb;
+    memcpy(r->tail_qc.block_id, b2.id, 32);
+    cairn_input in = {.type = CAIRN_IN_SYNC_RESPONSE, .now_ms = 5};
+    in.u.sync.resp = r;
+    in.u.sync.from = 1;
+
+    /* Broken link, bad id, wrong order, weak tail QC, tail QC on another block, unknown sender:
+     * rejected, nothing changes. */
+    r->blocks[1].parent_id[0] ^= 1;
+    assert_int_equal(cairn_core_step(&o->core, &in, &o->out), CAIRN_ECONS_MALFORMED);
+    r->blocks[1] = b2;
+    r->blocks[1].payload[0] ^= 1;
+    assert_int_equal(cairn_core_step(&o->core, &in, &o->out), CAIRN_ECONS_BLOCK_ID);
+    r->blocks[1] = b2;
+    r->blocks[0] = b2; /* blocks out of order */
+    r->blocks[1] = p1.u.proposal.block;
+    assert_int_equal(cairn_core_step(&o->core, &in, &o->out), CAIRN_ECONS_MALFORMED);
+    r->blocks[0] = p1.u.proposal.block;
+    r->blocks[1] = b2;
+    r->tail_qc.signers = 0x3;
+    assert_int_equal(cairn_core_step(&o->core, &in, &o->out), CAIRN_ECONS_CERT);
+    r->tail_qc.signers = 0xb;
+    r->tail_qc.block_id[0] ^= 1;
+    assert_int_equal(cairn_core_step(&o->core, &in, &o->out), CAIRN_ECONS_CERT);
+    r->tail_qc.block_id[0] ^= 1;
+    in.u.sync.from = 4;
+    assert_int_equal(cairn_core_step(&o->core, &in, &o->out), CAIRN_ECONS_SENDER);
+    assert_int_equal(o->out.n, 0);
+    assert_memory_equal(&o->core.safety, &before.safety, sizeof before.safety);
+    assert_memory_equal(o->core.tree, before.tree, sizeof before.tree);
+
+    /* The valid response: both blocks stored, round 3 entered, nothing committed yet (rounds 1
+     * and 2 are consecutive, so block 1 commits only once block 2's QC is processed: it is). */
+    in.u.sync.from = 1;
+    assert_int_equal(cairn_core_step(&o->core, &in, &o->out), 0);
+    assert_int_equal(count(&o->out, CAIRN_ACT_STORE_BLOCK), 2);
+    assert_int_equal(count(&o->out, CAIRN_ACT_COMMIT), 1);
+    assert_memory_equal(find(&o->out, CAIRN_ACT_COMMIT)->u.commit.block.id, p1.u.proposal.block.id,
+                        32);
+    assert_int_equal(o->core.round, 3);
+    assert_int_equal(o->core.safety.high_qc.round, 2);
+    assert_int_equal(o->core.root.height, 1);
+    free(r);
+    free(o);
+}
+
 static void test_init_rejects_bad_config(void **state)
 {
     (void)state;
@@ -499,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_rejections_change_nothing),
         cmocka_unit_test(test_equivocation_evidence),
         cmocka_unit_test(test_restart_keeps_vote),
+        cmocka_unit_test(test_sync_response_checked_first),
         cmocka_unit_test(test_init_rejects_bad_config),
         cmocka_unit_test(test_cluster_two_chain_latency),
         cmocka_unit_test(test_cluster_backoff_capped),
