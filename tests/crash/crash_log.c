@@ -20,6 +20,7 @@
 
 #include "ledger/log.h"
 #include "merkle_ref.h"
+#include "crash_util.h"
 #include "test_util.h"
 
 #define MAX_BATCH 400
@@ -142,29 +143,8 @@ int main(int argc, char **argv)
 
     uint64_t acked = 0, size = 0, mid_batch_kills = 0;
     for (int round = 0; round < kills; round++) {
-        int fds[2];
-        if (pipe(fds) != 0) return fail("pipe", 0, 0);
-        pid_t pid = fork();
-        if (pid == 0) {
-            dup2(fds[1], 1);
-            close(fds[0]);
-            close(fds[1]);
-            execl("/proc/self/exe", argv[0], "--child", store, (char *)NULL);
-            _exit(127);
-        }
-        close(fds[1]);
-        /* Let it run 5-80 ms, then kill it wherever it is. */
-        struct timespec d = {0, (long)(5 + test_rng_below(&rng, 75)) * 1000000L};
-        nanosleep(&d, NULL);
-        kill(pid, SIGKILL);
-        int status;
-        waitpid(pid, &status, 0);
-        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-            return fail("child did not die by SIGKILL (it exited early)",
-                        (unsigned long long)status, 0);
-        uint64_t v;
-        while (read(fds[0], &v, sizeof v) == sizeof v) acked = v;
-        close(fds[0]);
+        if (crash_round(argv[0], store, &rng, &acked) != 0)
+            return fail("child did not die by SIGKILL (it exited early)", 0, 0);
         uint64_t before = size;
         if (verify(store, acked, &rng, &size) != 0) {
             fprintf(stderr, "crash_log: round %d, store kept in %s\n", round, dir);
