@@ -294,7 +294,7 @@ int cairn_stream_decode(cairn_stream *s, const uint8_t *p, size_t len)
     return rd_done(&r, s, sizeof *s);
 }
 
-void cairn_proposal_encode(cairn_buf *b, const cairn_proposal *p)
+void cairn_gov_proposal_encode(cairn_buf *b, const cairn_gov_proposal *p)
 {
     cairn_buf_tag(b, "CAIRN-PROPOSAL-V1");
     cairn_buf_put(b, p->id, 32);
@@ -307,7 +307,7 @@ void cairn_proposal_encode(cairn_buf *b, const cairn_proposal *p)
     cairn_buf_bytes16(b, p->action, p->action_len);
 }
 
-int cairn_proposal_decode(cairn_proposal *p, const uint8_t *in, size_t len)
+int cairn_gov_proposal_decode(cairn_gov_proposal *p, const uint8_t *in, size_t len)
 {
     memset(p, 0, sizeof *p);
     cairn_rd r = cairn_rd_init(in, len);

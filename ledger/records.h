@@ -152,7 +152,7 @@ typedef struct cairn_stream {
 
 enum { CAIRN_PROPOSAL_OPEN = 1, CAIRN_PROPOSAL_APPLIED = 2, CAIRN_PROPOSAL_REJECTED = 3 };
 
-typedef struct cairn_proposal {
+typedef struct cairn_gov_proposal {
     uint8_t id[32]; /* tx hash of the proposal */
     uint8_t proposer[32];
     uint8_t status;
@@ -161,7 +161,7 @@ typedef struct cairn_proposal {
     uint8_t rejections[CAIRN_REC_MAX_APPROVALS][32];
     uint32_t action_len; /* the GovProposal bytes, re-read to apply the action */
     uint8_t action[1024];
-} cairn_proposal;
+} cairn_gov_proposal;
 
 typedef struct cairn_policy {
     uint32_t approvals_required;
@@ -180,8 +180,9 @@ void cairn_firmware_encode(cairn_buf *b, const cairn_firmware *f);
 CAIRN_MUST_CHECK int cairn_firmware_decode(cairn_firmware *f, const uint8_t *p, size_t len);
 void cairn_stream_encode(cairn_buf *b, const cairn_stream *s);
 CAIRN_MUST_CHECK int cairn_stream_decode(cairn_stream *s, const uint8_t *p, size_t len);
-void cairn_proposal_encode(cairn_buf *b, const cairn_proposal *p);
-CAIRN_MUST_CHECK int cairn_proposal_decode(cairn_proposal *p, const uint8_t *in, size_t len);
+void cairn_gov_proposal_encode(cairn_buf *b, const cairn_gov_proposal *p);
+CAIRN_MUST_CHECK int cairn_gov_proposal_decode(cairn_gov_proposal *p, const uint8_t *in,
+                                               size_t len);
 void cairn_policy_encode(cairn_buf *b, const cairn_policy *p);
 CAIRN_MUST_CHECK int cairn_policy_decode(cairn_policy *p, const uint8_t *in, size_t len);
 

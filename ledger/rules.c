@@ -536,7 +536,7 @@ static int apply_action(env_t *env, const Cairn__V1__GovProposal *g)
 }
 
 /* Reads the GovProposal of a proposal record back from its log entry. */
-static int load_action(env_t *env, const cairn_proposal *p, Cairn__V1__TxBody **body)
+static int load_action(env_t *env, const cairn_gov_proposal *p, Cairn__V1__TxBody **body)
 {
     if (p->action_len != 8) return CAIRN_ESTORE_CORRUPT;
     uint64_t index = cairn_get_u64be(p->action);
@@ -545,7 +545,7 @@ static int load_action(env_t *env, const cairn_proposal *p, Cairn__V1__TxBody **
 
 static int gov_proposal(env_t *env, const cairn_tx *tx, const Cairn__V1__GovProposal *m)
 {
-    cairn_proposal p;
+    cairn_gov_proposal p;
     memset(&p, 0, sizeof p);
     cairn_org org;
     cairn_policy pol;
@@ -564,18 +564,18 @@ static int gov_proposal(env_t *env, const cairn_tx *tx, const Cairn__V1__GovProp
         if ((err = apply_action(env, m))) return err;
         p.status = CAIRN_PROPOSAL_APPLIED;
     }
-    return cairn_state_put_proposal(env->st, &p);
+    return cairn_state_put_gov_proposal(env->st, &p);
 }
 
 static int gov_approval(env_t *env, const cairn_tx *tx, const Cairn__V1__GovApproval *m)
 {
     uint8_t pid[32], org_id[32];
-    cairn_proposal p;
+    cairn_gov_proposal p;
     cairn_org org;
     cairn_policy pol;
     int err;
     if ((err = id32(m->proposal_id, pid)) || (err = id32(m->approver_org, org_id))) return err;
-    err = cairn_state_get_proposal(env->st, pid, &p);
+    err = cairn_state_get_gov_proposal(env->st, pid, &p);
     if (err == CAIRN_ENOENT || (!err && p.status != CAIRN_PROPOSAL_OPEN)) return CAIRN_EPROPOSAL;
     if (err || (err = org_admin(env, org_id, tx, &org)) ||
         (err = cairn_state_get_policy(env->st, &pol)))
@@ -587,7 +587,7 @@ static int gov_approval(env_t *env, const cairn_tx *tx, const Cairn__V1__GovAppr
     if (p.n_approvals + p.n_rejections >= CAIRN_REC_MAX_APPROVALS) return CAIRN_EPROPOSAL;
     if (!m->approve) {
         memcpy(p.rejections[p.n_rejections++], org_id, 32);
-        return cairn_state_put_proposal(env->st, &p);
+        return cairn_state_put_gov_proposal(env->st, &p);
     }
     memcpy(p.approvals[p.n_approvals++], org_id, 32);
     if (p.n_approvals >= pol.approvals_required) {
@@ -600,7 +600,7 @@ static int gov_approval(env_t *env, const cairn_tx *tx, const Cairn__V1__GovAppr
         if (err) return err;
         p.status = CAIRN_PROPOSAL_APPLIED;
     }
-    return cairn_state_put_proposal(env->st, &p);
+    return cairn_state_put_gov_proposal(env->st, &p);
 }
 
 static int evidence(env_t *env, const Cairn__V1__EquivocationEvidence *m)

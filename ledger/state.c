@@ -175,13 +175,13 @@ int cairn_state_put_validator(cairn_state *s, const cairn_validator *v)
 {
     PUT_REC(s, CAIRN_REC_VALIDATOR, v->id, cairn_validator_encode, v);
 }
-int cairn_state_get_proposal(cairn_state *s, const uint8_t id[32], cairn_proposal *p)
+int cairn_state_get_gov_proposal(cairn_state *s, const uint8_t id[32], cairn_gov_proposal *p)
 {
-    GET_REC(s, CAIRN_REC_PROPOSAL, id, cairn_proposal_decode, p);
+    GET_REC(s, CAIRN_REC_PROPOSAL, id, cairn_gov_proposal_decode, p);
 }
-int cairn_state_put_proposal(cairn_state *s, const cairn_proposal *p)
+int cairn_state_put_gov_proposal(cairn_state *s, const cairn_gov_proposal *p)
 {
-    PUT_REC(s, CAIRN_REC_PROPOSAL, p->id, cairn_proposal_encode, p);
+    PUT_REC(s, CAIRN_REC_PROPOSAL, p->id, cairn_gov_proposal_encode, p);
 }
 static const uint8_t zero_id[32];
 int cairn_state_get_policy(cairn_state *s, cairn_policy *p)

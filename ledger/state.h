@@ -44,9 +44,9 @@ CAIRN_MUST_CHECK int cairn_state_put_firmware(cairn_state *s, const cairn_firmwa
 CAIRN_MUST_CHECK int cairn_state_get_validator(cairn_state *s, const uint8_t id[32],
                                                cairn_validator *v);
 CAIRN_MUST_CHECK int cairn_state_put_validator(cairn_state *s, const cairn_validator *v);
-CAIRN_MUST_CHECK int cairn_state_get_proposal(cairn_state *s, const uint8_t id[32],
-                                              cairn_proposal *p);
-CAIRN_MUST_CHECK int cairn_state_put_proposal(cairn_state *s, const cairn_proposal *p);
+CAIRN_MUST_CHECK int cairn_state_get_gov_proposal(cairn_state *s, const uint8_t id[32],
+                                                  cairn_gov_proposal *p);
+CAIRN_MUST_CHECK int cairn_state_put_gov_proposal(cairn_state *s, const cairn_gov_proposal *p);
 CAIRN_MUST_CHECK int cairn_state_get_policy(cairn_state *s, cairn_policy *p);
 CAIRN_MUST_CHECK int cairn_state_put_policy(cairn_state *s, const cairn_policy *p);
 /* Small fixed-size records: a 32-byte id (FW_DIGEST -> release id) or a u64 (FW_LINE). */
