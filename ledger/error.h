@@ -105,6 +105,16 @@
     XX(ECONS_EQUIVOCATION, 607, "conflicting message for the same round and epoch")                \
     XX(ECONS_FULL, 608, "consensus buffer is full")                                                \
     XX(ECONS_SENDER, 609, "sender is not a validator of the epoch")                                \
+    XX(ECONS_WIRE_DECODE, 610, "consensus message is not a valid encoding")                        \
+    XX(ECONS_WIRE_TOO_BIG, 611, "consensus message exceeds the size limit")                        \
+    XX(ECONS_WIRE_KIND, 612, "unknown or unexpected consensus envelope kind")                      \
+    XX(ECONS_WIRE_MISSING, 613, "consensus message lacks a required submessage")                   \
+    XX(ECONS_WIRE_ID_LEN, 614, "consensus id or digest is not 32 bytes")                           \
+    XX(ECONS_WIRE_SIG_LEN, 615, "consensus signature has the wrong length")                        \
+    XX(ECONS_WIRE_TOO_MANY, 616, "consensus message has more items than the limits allow")         \
+    XX(ECONS_WIRE_SIGNERS, 617, "signer bitmap or indices are inconsistent")                       \
+    XX(ECONS_WIRE_MISMATCH, 618, "duplicated consensus fields disagree")                           \
+    XX(ECONS_WIRE_FIELD, 619, "consensus message carries a field it must not carry")               \
     /* network and API (700-799) */                                                                \
     XX(EFRAME_TOO_BIG, 700, "frame exceeds the size limit")                                        \
     XX(EHTTP_METHOD, 701, "method not allowed for this path")                                      \
