@@ -1,6 +1,8 @@
 #include "node/node.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -641,6 +643,45 @@ void cairn_node_close(cairn_node *n)
 
 /* ---- dev home ---- */
 
+/* The X25519 static key of this validator's peer links (docs/transport.md): DIR/noise.key holds
+ * {"alg": "x25519", "private": hex, "public": hex}, mode 0600; created once, reused after. */
+static int ensure_noise_key(const char *path, uint8_t pub[32])
+{
+    json_error_t jerr;
+    json_t *o = json_load_file(path, 0, &jerr);
+    if (o) {
+        const char *p = json_string_value(json_object_get(o, "public"));
+        int err = p && cairn_hex_decode_exact(pub, 32, p) == 0 ? 0 : CAIRN_EKEYFILE;
+        json_decref(o);
+        return err;
+    }
+    uint8_t sk[32];
+    char skh[65], pkh[65];
+    randombytes_buf(sk, sizeof sk);
+    crypto_scalarmult_base(pub, sk);
+    cairn_hex_encode(skh, sk, 32);
+    cairn_hex_encode(pkh, pub, 32);
+    sodium_memzero(sk, sizeof sk);
+    json_t *k = json_pack("{s:s,s:s,s:s}", "alg", "x25519", "private", skh, "public", pkh);
+    sodium_memzero(skh, sizeof skh);
+    char *text = k ? json_dumps(k, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(k);
+    if (!text) return CAIRN_ENOMEM;
+    int err = 0;
+    FILE *f = NULL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        err = cairn_err_from_errno(errno);
+        if (fd >= 0) close(fd);
+    } else {
+        if (fprintf(f, "%s\n", text) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) err = CAIRN_EIO;
+        fclose(f);
+    }
+    sodium_memzero(text, strlen(text));
+    free(text);
+    return err;
+}
+
 static int ensure_key(const char *path, const cairn_sig_ctx *sig, cairn_keypair *kp)
 {
     int err = cairn_keyfile_load(path, sig, kp);
@@ -694,7 +735,12 @@ int cairn_node_dev_init(const char *dir, unsigned api_port, char *msg, size_t ms
         v->key.alg = CAIRN_SIG_ED25519;
         v->key.len = 32;
         memcpy(v->key.key, val.pub, 32);
-        randombytes_buf(v->noise_key, 32);
+        snprintf(path, sizeof path, "%s/noise.key", dir);
+        if ((err = ensure_noise_key(path, v->noise_key))) {
+            snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
+            goto out;
+        }
+        snprintf(path, sizeof path, "%s/genesis.json", dir);
         v->power = 1;
         if ((err = cairn_str_set(&v->address, "127.0.0.1:7751", 14))) goto out;
         cairn_validator_id(v->id, v->key.key, 32);

@@ -37,6 +37,35 @@ start_node() {
 
 start_node
 H=$T/home
+# The dev home's peer-link key: X25519, private part readable by its owner only, public part in genesis.
+python3 - "$H" <<'PY' && ok || bad "noise.key does not match the genesis noise_key"
+import json, os, stat, sys
+h = sys.argv[1]
+k = json.load(open(h + "/noise.key"))
+g = json.load(open(h + "/genesis.json"))
+assert k["alg"] == "x25519" and len(k["private"]) == 64
+assert stat.S_IMODE(os.stat(h + "/noise.key").st_mode) == 0o600
+assert g["validators"][0]["noise_key"] == k["public"]
+PY
+python3 - "$H" <<'PY' && ok || bad "noise.key public key is not X25519(private)"
+import json, sys
+k = json.load(open(sys.argv[1] + "/noise.key"))
+# X25519 base-point multiplication, RFC 7748 section 5, to check the key pair independently.
+p = 2**255 - 19
+def x25519(k, u):
+    k = bytearray(k); k[0] &= 248; k[31] &= 127; k[31] |= 64
+    k = int.from_bytes(k, "little"); x1 = u; x2, z2, x3, z3, swap = 1, 0, u, 1, 0
+    for t in reversed(range(255)):
+        kt = (k >> t) & 1; swap ^= kt
+        if swap: x2, x3, z2, z3 = x3, x2, z3, z2
+        swap = kt
+        A = x2 + z2; AA = A * A; B = x2 - z2; BB = B * B; E = AA - BB; C = x3 + z3; D = x3 - z3
+        DA = D * A; CB = C * B
+        x3 = (DA + CB) ** 2 % p; z3 = x1 * (DA - CB) ** 2 % p; x2 = AA * BB % p; z2 = E * (AA + 121665 * E) % p
+    if swap: x2, x3, z2, z3 = x3, x2, z3, z2
+    return (x2 * pow(z2, p - 2, p) % p).to_bytes(32, "little")
+assert x25519(bytes.fromhex(k["private"]), 9).hex() == k["public"]
+PY
 expect 0 '"height":0' -- curl -sf "$URL/healthz"
 
 # Keys: a device key (P-256, as a secure element would have).
