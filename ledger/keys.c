@@ -35,16 +35,9 @@ void cairn_keypair_wipe(cairn_keypair *kp)
     sodium_memzero(kp, sizeof *kp);
 }
 
-int cairn_keyfile_save(const char *path, const cairn_keypair *kp)
+int cairn_secret_json_save(const char *path, json_t *doc)
 {
-    char seed[65], pub[2 * sizeof kp->pub + 1];
-    cairn_hex_encode(seed, kp->seed, 32);
-    cairn_hex_encode(pub, kp->pub, kp->pub_len);
-    json_t *o =
-        json_pack("{s:s,s:s,s:s}", "alg", cairn_sig_alg_name(kp->alg), "seed", seed, "public", pub);
-    sodium_memzero(seed, sizeof seed);
-    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text) return CAIRN_ENOMEM;
     int err = 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -58,6 +51,19 @@ int cairn_keyfile_save(const char *path, const cairn_keypair *kp)
     }
     sodium_memzero(text, strlen(text));
     free(text);
+    return err;
+}
+
+int cairn_keyfile_save(const char *path, const cairn_keypair *kp)
+{
+    char seed[65], pub[2 * sizeof kp->pub + 1];
+    cairn_hex_encode(seed, kp->seed, 32);
+    cairn_hex_encode(pub, kp->pub, kp->pub_len);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s}", "alg", cairn_sig_alg_name(kp->alg), "seed", seed, "public", pub);
+    sodium_memzero(seed, sizeof seed);
+    int err = o ? cairn_secret_json_save(path, o) : CAIRN_ENOMEM;
+    json_decref(o);
     return err;
 }
 

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ledger/error.h"
 #include "ledger/sig.h"
 
@@ -44,6 +46,12 @@ void cairn_keypair_wipe(cairn_keypair *kp);
  * matches the seed (CAIRN_EKEYFILE otherwise, also for malformed files).
  */
 CAIRN_MUST_CHECK int cairn_keyfile_save(const char *path, const cairn_keypair *kp);
+
+/*
+ * Writes doc (a JSON object holding secrets; the reference stays the caller's) to a new file
+ * with mode 0600 and fsyncs it; the serialized text is wiped. CAIRN_EEXIST if path exists.
+ */
+CAIRN_MUST_CHECK int cairn_secret_json_save(const char *path, json_t *doc);
 CAIRN_MUST_CHECK int cairn_keyfile_load(const char *path, const cairn_sig_ctx *ctx,
                                         cairn_keypair *kp);
 

@@ -1,8 +1,6 @@
 #include "node/node.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -664,21 +662,8 @@ static int ensure_noise_key(const char *path, uint8_t pub[32])
     sodium_memzero(sk, sizeof sk);
     json_t *k = json_pack("{s:s,s:s,s:s}", "alg", "x25519", "private", skh, "public", pkh);
     sodium_memzero(skh, sizeof skh);
-    char *text = k ? json_dumps(k, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    int err = k ? cairn_secret_json_save(path, k) : CAIRN_ENOMEM;
     json_decref(k);
-    if (!text) return CAIRN_ENOMEM;
-    int err = 0;
-    FILE *f = NULL;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || !(f = fdopen(fd, "w"))) {
-        err = cairn_err_from_errno(errno);
-        if (fd >= 0) close(fd);
-    } else {
-        if (fprintf(f, "%s\n", text) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) err = CAIRN_EIO;
-        fclose(f);
-    }
-    sodium_memzero(text, strlen(text));
-    free(text);
     return err;
 }
 
