@@ -138,6 +138,9 @@
     XX(ENOISE_PROTOCOL, 764, "unsupported Noise protocol name")                                    \
     XX(ENOISE_DH, 765, "Noise Diffie-Hellman produced an all-zero (low-order) result")             \
     XX(ENOISE_MESSAGE, 766, "Noise message has an invalid length")                                 \
+    XX(ENET_DOWN, 770, "no link to that peer is up")                                               \
+    XX(ENET_QUEUE_FULL, 771, "the peer's send queue is full")                                      \
+    XX(ENET_PEER, 772, "unknown peer index")                                                       \
     /* authenticated state (800-899) */                                                            \
     XX(ESTATE_PROOF, 800, "state proof does not verify")                                           \
     XX(ESTATE_PROOF_FORMAT, 801, "malformed or non-canonical state proof")                         \
