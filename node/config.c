@@ -41,6 +41,7 @@ void cairn_config_defaults(cairn_config *cfg)
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "data");
     snprintf(cfg->genesis, sizeof cfg->genesis, "genesis.json");
     snprintf(cfg->validator_key, sizeof cfg->validator_key, "validator.key");
+    snprintf(cfg->noise_key, sizeof cfg->noise_key, "noise.key");
     cfg->block_interval_ms = 1000;
     cfg->block_max_txs = 1000;
     cfg->log_level = CAIRN_LOG_INFO;
@@ -289,6 +290,8 @@ int cairn_config_parse(cairn_config *cfg, const char *json, size_t len, cairn_co
             e = get_path(v, "genesis", cfg->genesis, sizeof cfg->genesis, err);
         else if (strcmp(k, "validator_key") == 0)
             e = get_path(v, "validator_key", cfg->validator_key, sizeof cfg->validator_key, err);
+        else if (strcmp(k, "noise_key") == 0)
+            e = get_path(v, "noise_key", cfg->noise_key, sizeof cfg->noise_key, err);
         else if (strcmp(k, "block") == 0)
             e = parse_block(v, cfg, err);
         else if (strcmp(k, "log_level") == 0)
@@ -353,7 +356,8 @@ int cairn_config_load(cairn_config *cfg, const char *home, cairn_config_error *e
     if (e) return e;
     if ((e = resolve(cfg->data_dir, sizeof cfg->data_dir, home, "data_dir", err)) != 0 ||
         (e = resolve(cfg->genesis, sizeof cfg->genesis, home, "genesis", err)) != 0 ||
-        (e = resolve(cfg->validator_key, sizeof cfg->validator_key, home, "validator_key", err)))
+        (e = resolve(cfg->validator_key, sizeof cfg->validator_key, home, "validator_key", err)) ||
+        (e = resolve(cfg->noise_key, sizeof cfg->noise_key, home, "noise_key", err)))
         return e;
     return 0;
 }
@@ -388,12 +392,12 @@ char *cairn_config_to_json(const cairn_config *cfg)
     }
     if (!peers) return NULL;
     json_t *root = json_pack(
-        "{s:{s:s,s:I,s:I,s:I,s:I,s:I},s:s,s:s,s:s,s:{s:I,s:I},s:s,s:{s:s,s:o}}", "api", "listen",
+        "{s:{s:s,s:I,s:I,s:I,s:I,s:I},s:s,s:s,s:s,s:s,s:{s:I,s:I},s:s,s:{s:s,s:o}}", "api", "listen",
         api_listen, "max_body_bytes", (json_int_t)cfg->api_max_body_bytes, "max_connections",
         (json_int_t)cfg->api_max_connections, "max_connections_per_ip",
         (json_int_t)cfg->api_max_connections_per_ip, "timeout_s", (json_int_t)cfg->api_timeout_s,
         "threads", (json_int_t)cfg->api_threads, "data_dir", cfg->data_dir, "genesis", cfg->genesis,
-        "validator_key", cfg->validator_key, "block", "interval_ms",
+        "validator_key", cfg->validator_key, "noise_key", cfg->noise_key, "block", "interval_ms",
         (json_int_t)cfg->block_interval_ms, "max_txs", (json_int_t)cfg->block_max_txs, "log_level",
         cairn_log_level_name(cfg->log_level), "p2p", "listen", p2p_listen, "peers", peers);
     if (!root) return NULL;

@@ -50,11 +50,13 @@ typedef struct cairn_config {
     char data_dir[CAIRN_CONFIG_PATH_MAX];      /* default "data" */
     char genesis[CAIRN_CONFIG_PATH_MAX];       /* default "genesis.json" */
     char validator_key[CAIRN_CONFIG_PATH_MAX]; /* default "validator.key" */
+    char noise_key[CAIRN_CONFIG_PATH_MAX];     /* default "noise.key" (peer-link X25519 key) */
     /* "block" */
     uint32_t block_interval_ms; /* default 1000, range 10..3600000 */
     uint32_t block_max_txs;     /* default 1000, range 1..100000 */
     cairn_log_level log_level;  /* default info */
-    /* "p2p" (read and validated now, used by the multi-node milestone) */
+    /* "p2p": the listen address; peers are dialled at their genesis addresses unless
+     * p2p.peers lists validator addresses to use instead (same order as genesis validators) */
     cairn_config_addr p2p_listen; /* default 127.0.0.1:7751 */
     size_t n_peers;
     cairn_config_addr peers[CAIRN_CONFIG_MAX_PEERS]; /* distinct; port 1..65535 */

@@ -29,6 +29,7 @@ static const char default_json[] = "{\n"
                                    "  \"data_dir\": \"data\",\n"
                                    "  \"genesis\": \"genesis.json\",\n"
                                    "  \"validator_key\": \"validator.key\",\n"
+                                   "  \"noise_key\": \"noise.key\",\n"
                                    "  \"block\": {\n"
                                    "    \"interval_ms\": 1000,\n"
                                    "    \"max_txs\": 1000\n"
@@ -52,6 +53,7 @@ static void assert_config_equal(const cairn_config *a, const cairn_config *b)
     assert_string_equal(a->data_dir, b->data_dir);
     assert_string_equal(a->genesis, b->genesis);
     assert_string_equal(a->validator_key, b->validator_key);
+    assert_string_equal(a->noise_key, b->noise_key);
     assert_int_equal(a->block_interval_ms, b->block_interval_ms);
     assert_int_equal(a->block_max_txs, b->block_max_txs);
     assert_int_equal(a->log_level, b->log_level);
@@ -87,6 +89,7 @@ static void test_defaults(void **state)
     assert_string_equal(d.data_dir, "data");
     assert_string_equal(d.genesis, "genesis.json");
     assert_string_equal(d.validator_key, "validator.key");
+    assert_string_equal(d.noise_key, "noise.key");
     assert_int_equal(d.block_interval_ms, 1000);
     assert_int_equal(d.block_max_txs, 1000);
     assert_int_equal(d.log_level, CAIRN_LOG_INFO);
@@ -354,6 +357,8 @@ static void test_load_and_write(void **state)
     assert_string_equal(c.genesis, want);
     snprintf(want, sizeof want, "%s/validator.key", home);
     assert_string_equal(c.validator_key, want);
+    snprintf(want, sizeof want, "%s/noise.key", home);
+    assert_string_equal(c.noise_key, want);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
