@@ -80,11 +80,19 @@ typedef struct net_conn {
     uint8_t rbuf[NET_READ_BUF];
 } net_conn;
 
+/* A DNS lookup in flight; peer is NULL once cairn_net_close has orphaned it (the callback then
+ * only frees it). */
+typedef struct net_resolve {
+    uv_getaddrinfo_t req;
+    struct net_peer *peer;
+} net_resolve;
+
 typedef struct net_peer {
     cairn_net *net;
     cairn_net_peer addr;
     net_conn *active;  /* the ESTABLISHED link, NULL when down */
     net_conn *dialing; /* our outbound connection before it is established */
+    net_resolve *resolving;
     net_msg *head, *tail;
     size_t queued; /* queue cost of unwritten messages and of batches in flight */
     uv_timer_t timer;
@@ -259,7 +267,7 @@ static int peer_dialable(const net_peer *p)
 static void peer_schedule(net_peer *p)
 {
     cairn_net *net = p->net;
-    if (net->closing || !peer_dialable(p) || p->active || p->dialing) return;
+    if (net->closing || !peer_dialable(p) || p->active || p->dialing || p->resolving) return;
     if (uv_is_active((uv_handle_t *)&p->timer)) return;
     uint32_t delay = p->backoff_ms - randombytes_uniform(p->backoff_ms / 4 + 1);
     uv_timer_start(&p->timer, peer_timer_cb, delay, 0);
@@ -569,29 +577,79 @@ static void connect_cb(uv_connect_t *req, int status)
     if (conn_start_io(c) != 0 || conn_write_hs(c) != 0) conn_close(c);
 }
 
+/* Opens an outbound connection to p at sa. */
+static void peer_connect(net_peer *p, const struct sockaddr_in *sa)
+{
+    cairn_net *net = p->net;
+    if (net->closing || p->active || p->dialing) return;
+    net_conn *c = conn_new(net, 1, (int)p->index);
+    if (!c) {
+        peer_schedule(p);
+        return;
+    }
+    c->state = C_CONNECTING;
+    p->dialing = c;
+    c->connect_req.data = c;
+    if (cairn_noise_validator_init(&c->hs, 1, net->priv, p->addr.noise_pub, net->prologue,
+                                   net->prologue_len, NULL) != 0 ||
+        uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)sa, connect_cb) != 0) {
+        conn_close(c); /* schedules the retry */
+        return;
+    }
+    uv_timer_start(&c->timer, timer_close_cb, net->hs_ms, 0);
+}
+
+static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    net_resolve *r = req->data;
+    net_peer *p = r->peer;
+    struct sockaddr_in sa;
+    int found = 0;
+    for (struct addrinfo *ai = status == 0 ? res : NULL; ai && !found; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof sa) {
+            memcpy(&sa, ai->ai_addr, sizeof sa);
+            found = 1;
+        }
+    }
+    uv_freeaddrinfo(res);
+    free(r);
+    if (!p) return; /* orphaned by cairn_net_close */
+    p->resolving = NULL;
+    if (!found) {
+        peer_schedule(p);
+        return;
+    }
+    sa.sin_port = htons(p->addr.port);
+    peer_connect(p, &sa);
+}
+
+/* Dials p: an IPv4 literal at once, a DNS name after an asynchronous lookup (IPv4 only). */
 static void peer_dial(net_peer *p)
 {
     cairn_net *net = p->net;
-    if (net->closing || !peer_dialable(p) || p->active || p->dialing) return;
+    if (net->closing || !peer_dialable(p) || p->active || p->dialing || p->resolving) return;
     struct sockaddr_in sa;
-    net_conn *c = NULL;
-    if (uv_ip4_addr(p->addr.host, p->addr.port, &sa) != 0) goto retry;
-    if (!(c = conn_new(net, 1, (int)p->index))) goto retry;
-    c->state = C_CONNECTING;
-    p->dialing = c;
-    if (cairn_noise_validator_init(&c->hs, 1, net->priv, p->addr.noise_pub, net->prologue,
-                                   net->prologue_len, NULL) != 0)
-        goto fail;
-    c->connect_req.data = c;
-    if (uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&sa, connect_cb) != 0)
-        goto fail;
-    uv_timer_start(&c->timer, timer_close_cb, net->hs_ms, 0);
-    return;
-fail:
-    conn_close(c); /* schedules the retry */
-    return;
-retry:
-    peer_schedule(p);
+    if (uv_ip4_addr(p->addr.host, p->addr.port, &sa) == 0) {
+        peer_connect(p, &sa);
+        return;
+    }
+    net_resolve *r = malloc(sizeof *r);
+    if (!r) {
+        peer_schedule(p);
+        return;
+    }
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    r->peer = p;
+    r->req.data = r;
+    if (uv_getaddrinfo(net->loop, &r->req, resolved_cb, p->addr.host, NULL, &hints) != 0) {
+        free(r);
+        peer_schedule(p);
+        return;
+    }
+    p->resolving = r;
 }
 
 static void reject_closed(uv_handle_t *h)
@@ -785,6 +843,11 @@ void cairn_net_close(cairn_net *net)
         for (size_t i = 0; i < net->n_peers; i++) {
             net_peer *p = &net->peers[i];
             if (!p->net) continue; /* start failed before this peer was set up */
+            if (p->resolving) {
+                p->resolving->peer = NULL;
+                (void)uv_cancel((uv_req_t *)&p->resolving->req);
+                p->resolving = NULL;
+            }
             uv_timer_stop(&p->timer);
             p->timer.data = net;
             uv_close((uv_handle_t *)&p->timer, handle_closed);
@@ -808,7 +871,7 @@ int cairn_net_testing_set_peer_port(cairn_net *net, uint32_t peer, uint16_t port
     if (!net || peer >= net->n_peers || peer == net->self) return CAIRN_ENET_PEER;
     net_peer *p = &net->peers[peer];
     p->addr.port = port;
-    if (!p->active && !p->dialing) {
+    if (!p->active && !p->dialing && !p->resolving) {
         uv_timer_stop(&p->timer);
         p->backoff_ms = net->rmin;
         peer_dial(p);

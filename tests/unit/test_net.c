@@ -473,7 +473,7 @@ static void raw_connected(uv_connect_t *c, int status)
 static void raw_start(cluster *cl, raw *r, uint16_t port, const uint8_t *out, size_t len)
 {
     memset(r, 0, sizeof *r);
-    memcpy(r->out, out, len);
+    if (len) memcpy(r->out, out, len);
     r->out_len = len;
     struct sockaddr_in sa;
     assert_int_equal(uv_ip4_addr("127.0.0.1", port, &sa), 0);
@@ -620,9 +620,12 @@ static void test_reconnect(void **state)
     assert_int_equal(cairn_net_send(cl->nodes[0].net, 2, NULL, 0), CAIRN_ENET_DOWN);
     run_for(cl, 300); /* a few failed dials: the back-off grows */
 
-    /* The same validator comes back on the same port, knowing the others' ports. */
+    /* The same validator comes back on the same port, knowing the others' ports; it finds them
+     * by name (an asynchronous DNS lookup of "localhost"). */
     cairn_net_peer peers[N_MAX];
     memcpy(peers, cl->peers, sizeof peers);
+    strcpy(peers[0].host, "localhost");
+    strcpy(peers[1].host, "localhost");
     peers[0].port = cairn_net_port(cl->nodes[0].net);
     peers[1].port = cairn_net_port(cl->nodes[1].net);
     opts again = o;
