@@ -424,16 +424,20 @@ typedef struct raw {
     uint8_t out[256];
     size_t out_len;
     int connected, closed;
-    size_t bytes_in;
+    size_t bytes_in; /* the first sizeof in bytes are kept in in */
     uint64_t t_connect, t_closed;
-    uint8_t in[256];
+    uint8_t in[4096];
+    uint8_t scratch[4096];
 } raw;
 
 static void raw_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
 {
     (void)s;
     raw *r = h->data;
-    *b = uv_buf_init((char *)r->in, sizeof r->in);
+    if (r->bytes_in < sizeof r->in)
+        *b = uv_buf_init((char *)r->in + r->bytes_in, (unsigned)(sizeof r->in - r->bytes_in));
+    else
+        *b = uv_buf_init((char *)r->scratch, sizeof r->scratch);
 }
 
 static void raw_closed(uv_handle_t *h)
@@ -449,6 +453,26 @@ static void raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     raw *r = s->data;
     if (n > 0) r->bytes_in += (size_t)n;
     if (n < 0) uv_close((uv_handle_t *)s, raw_closed);
+}
+
+typedef struct raw_write {
+    uv_write_t w;
+    uint8_t data[];
+} raw_write;
+
+static void raw_sent(uv_write_t *w, int status)
+{
+    (void)status; /* the node may have closed the socket already */
+    free(w);
+}
+
+static void raw_send(raw *r, const uint8_t *data, size_t len)
+{
+    raw_write *w = malloc(sizeof *w + len);
+    assert_non_null(w);
+    memcpy(w->data, data, len);
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)len);
+    assert_int_equal(uv_write(&w->w, (uv_stream_t *)&r->tcp, &b, 1, raw_sent), 0);
 }
 
 static void raw_written(uv_write_t *w, int status)
@@ -532,6 +556,171 @@ static void test_raw_clients(void **state)
     assert_int_equal(cairn_net_testing_conns(cl->nodes[0].net), 0);
     cluster_free(cl);
     free(r);
+}
+
+/* ---- hello, replayed message 1, replacement by a newer link ---- */
+
+/* A hand-driven IK initiator (node/noise.c) on a raw socket, playing validator `as`. */
+typedef struct nclient {
+    raw r;
+    cairn_noise_handshake hs;
+    cairn_noise_transport tr;
+    uint8_t msg1[2 + 96];
+} nclient;
+
+typedef struct want_bytes {
+    raw *r;
+    size_t n;
+} want_bytes;
+
+static int got_bytes(cluster *cl, void *arg)
+{
+    (void)cl;
+    want_bytes *w = arg;
+    return w->r->bytes_in >= w->n || w->r->closed;
+}
+
+static int raw_is_closed(cluster *cl, void *arg)
+{
+    (void)cl;
+    return ((raw *)arg)->closed;
+}
+
+/* Connects and runs the handshake to the split; with replay, sends that message 1 instead and
+ * only waits for the answer. */
+static void nc_handshake(cluster *cl, nclient *c, uint16_t port, uint32_t as, uint32_t to,
+                         const uint8_t *replay)
+{
+    uint8_t pro[64];
+    size_t plen = strlen(CAIRN_NOISE_PROLOGUE_PREFIX);
+    memcpy(pro, CAIRN_NOISE_PROLOGUE_PREFIX, plen);
+    memcpy(pro + plen, CHAIN_ID, strlen(CHAIN_ID));
+    plen += strlen(CHAIN_ID);
+    size_t n = 0, pn = 0;
+    uint8_t p[64];
+    assert_int_equal(cairn_noise_validator_init(&c->hs, 1, cl->priv[as], cl->peers[to].noise_pub,
+                                                pro, plen, NULL),
+                     0);
+    assert_int_equal(cairn_noise_write_message(&c->hs, c->msg1 + 2, 96, &n, NULL, 0), 0);
+    assert_int_equal(n, 96);
+    c->msg1[0] = 0;
+    c->msg1[1] = 96;
+    if (replay) memcpy(c->msg1, replay, sizeof c->msg1);
+    raw_start(cl, &c->r, port, c->msg1, sizeof c->msg1);
+    want_bytes w = {&c->r, 2 + 48};
+    assert_true(run_until(cl, got_bytes, &w, 2000));
+    assert_int_equal(c->r.bytes_in, 2 + 48); /* message 2, nothing else */
+    assert_int_equal(c->r.in[0], 0);
+    assert_int_equal(c->r.in[1], 48);
+    if (replay) return;
+    assert_int_equal(cairn_noise_read_message(&c->hs, p, sizeof p, &pn, c->r.in + 2, 48), 0);
+    assert_int_equal(cairn_noise_split(&c->hs, &c->tr), 0);
+}
+
+static void nc_frame(nclient *c, const uint8_t *pt, size_t len)
+{
+    size_t cap = 4 + cairn_frame_sealed_len(len), n = 0;
+    uint8_t *f = malloc(cap);
+    assert_non_null(f);
+    assert_int_equal(cairn_frame_seal(&c->tr, f, cap, &n, pt, len), 0);
+    raw_send(&c->r, f, n);
+    free(f);
+}
+
+/* Sends the next message of (from, to) over c and records it. */
+static void nc_message(cluster *cl, nclient *c, uint32_t from, uint32_t to, size_t len)
+{
+    pairq *q = &cl->q[from][to];
+    uint8_t b[512];
+    assert_true(len <= sizeof b);
+    gen(b, len, from, to, q->n);
+    nc_frame(c, b, len);
+    if (q->n == q->cap) {
+        q->cap = q->cap ? 2 * q->cap : 64;
+        q->lens = realloc(q->lens, q->cap * sizeof *q->lens);
+        assert_non_null(q->lens);
+    }
+    q->lens[q->n++] = len;
+}
+
+static void test_hello_and_replacement(void **state)
+{
+    (void)state;
+    cluster *cl = cluster_new(2);
+    opts o = {.hs_ms = 300};
+    assert_int_equal(node_start(cl, 1, &o), 0); /* peer 0's port stays 0: never dialled */
+    uint16_t port = cairn_net_port(cl->nodes[1].net);
+    node *n1 = &cl->nodes[1];
+    nclient *c = calloc(4, sizeof *c);
+    assert_non_null(c);
+
+    /* A: a genuine handshake, but the first frame is not the empty hello: closed, not up. */
+    nc_handshake(cl, &c[0], port, 0, 1, NULL);
+    run_for(cl, 20);
+    assert_false(cairn_net_is_up(n1->net, 0)); /* not before the hello */
+    assert_int_equal(cairn_net_send(n1->net, 0, NULL, 0), CAIRN_ENET_DOWN);
+    static const uint8_t five[5] = {1, 2, 3, 4, 5};
+    nc_frame(&c[0], five, sizeof five);
+    assert_true(run_until(cl, raw_is_closed, &c[0].r, 2000));
+    assert_int_equal(stats(cl, 1).handshakes_failed, 1);
+    assert_int_equal(n1->ups[0], 0);
+    assert_int_equal(n1->rx[0], 0);
+
+    /* B: hello, then a message: up and delivered; node 1 answers over B. */
+    nc_handshake(cl, &c[1], port, 0, 1, NULL);
+    nc_frame(&c[1], NULL, 0);
+    nc_message(cl, &c[1], 0, 1, 300);
+    assert_true(run_until(cl, all_delivered, NULL, 2000));
+    assert_int_equal(cl->errors, 0);
+    assert_int_equal(n1->ups[0], 1);
+    assert_true(cairn_net_is_up(n1->net, 0));
+    static const uint8_t hi[] = "hi from 1";
+    assert_int_equal(cairn_net_send(n1->net, 0, hi, sizeof hi), 0);
+    want_bytes w = {&c[1].r, 2 + 48 + 4 + sizeof hi + 16};
+    assert_true(run_until(cl, got_bytes, &w, 2000));
+    uint8_t pt[64];
+    size_t ptn = 0;
+    assert_int_equal(c[1].r.bytes_in, w.n);
+    assert_int_equal(
+        cairn_frame_open(&c[1].tr, pt, sizeof pt, &ptn, c[1].r.in + 2 + 48 + 4, sizeof hi + 16), 0);
+    assert_int_equal(ptn, sizeof hi);
+    assert_memory_equal(pt, hi, sizeof hi);
+
+    /* C replays B's message 1: node 1 answers (it cannot tell), but C can never send the hello,
+     * so B stays the link and C is dropped at the handshake timeout. */
+    nc_handshake(cl, &c[2], port, 0, 1, c[1].msg1);
+    assert_true(run_until(cl, raw_is_closed, &c[2].r, 2000));
+    assert_int_equal(stats(cl, 1).handshakes_failed, 2);
+    assert_false(c[1].r.closed);
+    assert_int_equal(n1->ups[0], 1);
+    assert_int_equal(n1->downs[0], 0);
+
+    /* D: a newer authenticated link from the same initiator replaces B, silently. */
+    nc_handshake(cl, &c[3], port, 0, 1, NULL);
+    nc_frame(&c[3], NULL, 0);
+    assert_true(run_until(cl, raw_is_closed, &c[1].r, 2000));
+    assert_int_equal(stats(cl, 1).duplicate_links, 1);
+    assert_int_equal(n1->ups[0], 1);
+    assert_int_equal(n1->downs[0], 0);
+    nc_message(cl, &c[3], 0, 1, 0);
+    nc_message(cl, &c[3], 0, 1, 500);
+    assert_true(run_until(cl, all_delivered, NULL, 2000));
+    assert_int_equal(cl->errors, 0);
+    assert_int_equal(stats(cl, 1).handshakes_ok, 2);
+
+    /* D goes away: the link is down. */
+    uv_close((uv_handle_t *)&c[3].r.tcp, raw_closed);
+    assert_true(run_until(cl, raw_is_closed, &c[3].r, 2000));
+    run_for(cl, 20);
+    assert_int_equal(n1->downs[0], 1);
+    assert_false(cairn_net_is_up(n1->net, 0));
+    assert_int_equal(cairn_net_testing_conns(n1->net), 0);
+    for (int i = 0; i < 4; i++) {
+        cairn_noise_handshake_wipe(&c[i].hs);
+        cairn_noise_transport_wipe(&c[i].tr);
+    }
+    cluster_free(cl);
+    free(c);
 }
 
 /* ---- 5: back-pressure ---- */
@@ -620,29 +809,63 @@ static void test_reconnect(void **state)
     assert_int_equal(cairn_net_send(cl->nodes[0].net, 2, NULL, 0), CAIRN_ENET_DOWN);
     run_for(cl, 300); /* a few failed dials: the back-off grows */
 
-    /* The same validator comes back on the same port, knowing the others' ports; it finds them
-     * by name (an asynchronous DNS lookup of "localhost"). */
-    cairn_net_peer peers[N_MAX];
-    memcpy(peers, cl->peers, sizeof peers);
-    strcpy(peers[0].host, "localhost");
-    strcpy(peers[1].host, "localhost");
-    peers[0].port = cairn_net_port(cl->nodes[0].net);
-    peers[1].port = cairn_net_port(cl->nodes[1].net);
+    /* The same validator comes back on the same port. It does not know the others' ports (0:
+     * never dialled), so the links come back only through their reconnects. */
     opts again = o;
-    again.peers = peers;
     again.port = port2;
     assert_int_equal(node_start(cl, 2, &again), 0);
     assert_int_equal(cairn_net_port(cl->nodes[2].net), port2);
     uint64_t t0 = uv_now(&cl->loop);
     assert_true(run_until(cl, pairs_settled, &three, 3000));
-    assert_true(uv_now(&cl->loop) - t0 < 1000);
+    assert_true(uv_now(&cl->loop) - t0 <= 600); /* back-off capped at 400 ms */
     for (uint32_t i = 0; i < 2; i++) {
         assert_int_equal(cl->nodes[i].ups[2], 2);
         assert_int_equal(cl->nodes[i].downs[2], 1);
+        assert_int_equal(cairn_net_testing_initiator(cl->nodes[i].net, 2), i);
         forget_in_flight(cl, i, 2);
         forget_in_flight(cl, 2, i);
     }
     exchange(cl, 3);
+
+    /* The successful handshake reset the back-off: after a drop, node 0 re-dials within the
+     * minimum (50 ms), not the 400 ms it had reached. */
+    cairn_net_drop(cl->nodes[0].net, 2);
+    assert_int_equal(cl->nodes[0].downs[2], 2); /* reported before cairn_net_drop returns */
+    assert_false(cairn_net_is_up(cl->nodes[0].net, 2));
+    t0 = uv_now(&cl->loop);
+    assert_true(run_until(cl, pairs_settled, &three, 3000));
+    assert_true(uv_now(&cl->loop) - t0 < 250);
+    assert_int_equal(cl->nodes[0].ups[2], 3);
+    forget_in_flight(cl, 0, 2);
+    forget_in_flight(cl, 2, 0);
+    exchange(cl, 3);
+    cluster_free(cl);
+}
+
+/* ---- a peer found by DNS name, dialled one way only ---- */
+
+static void test_dns_one_way(void **state)
+{
+    (void)state;
+    cluster *cl = cluster_new(2);
+    cairn_net_peer by_name[N_MAX];
+    memcpy(by_name, cl->peers, sizeof by_name);
+    strcpy(by_name[1].host, "localhost");
+    opts o0 = {.peers = by_name};
+    assert_int_equal(node_start(cl, 0, &o0), 0);
+    assert_int_equal(node_start(cl, 1, NULL), 0); /* never dials 0 (port unknown) */
+    assert_int_equal(
+        cairn_net_testing_set_peer_port(cl->nodes[0].net, 1, cairn_net_port(cl->nodes[1].net)), 0);
+    size_t two = 2;
+    assert_true(run_until(cl, pairs_settled, &two, 3000));
+    for (uint32_t i = 0; i < 2; i++) {
+        cairn_net_stats s = stats(cl, i);
+        assert_int_equal(s.handshakes_ok, 1);
+        assert_int_equal(s.duplicate_links, 0);
+        assert_int_equal(s.handshakes_failed, 0);
+        assert_int_equal(cairn_net_testing_initiator(cl->nodes[i].net, 1 - i), 0);
+    }
+    exchange(cl, 2);
     cluster_free(cl);
 }
 
@@ -685,9 +908,10 @@ static void test_bad_frame(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mesh),        cmocka_unit_test(test_impostors),
-        cmocka_unit_test(test_raw_clients), cmocka_unit_test(test_back_pressure),
-        cmocka_unit_test(test_reconnect),   cmocka_unit_test(test_bad_frame),
+        cmocka_unit_test(test_mesh),          cmocka_unit_test(test_impostors),
+        cmocka_unit_test(test_raw_clients),   cmocka_unit_test(test_hello_and_replacement),
+        cmocka_unit_test(test_back_pressure), cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_dns_one_way),   cmocka_unit_test(test_bad_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
