@@ -29,7 +29,7 @@ static const struct {
      "      the consensus core alone in a zero-delay cluster"},
     {"cluster", bench_cluster,
      "cluster [--validators V] [--devices D] [--seconds S] [--connections C] [--window W]\n"
-     "        [--skip-etcd]\n"
+     "        [--etcd-connections E] [--skip-etcd]\n"
      "      a real devnet of cairnd processes under HTTP load (committed tx/s, submit-to-commit\n"
      "      latency) beside the machine's signature bound and a 3-member etcd cluster"},
 };

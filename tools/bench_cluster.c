@@ -3,7 +3,10 @@
  * machine, beside a 3-member etcd cluster doing durable replicated writes of the same size:
  *
  *   cairn-bench cluster [--validators V] [--devices D] [--seconds S] [--connections C]
- *                       [--window W] [--skip-etcd]
+ *                       [--window W] [--etcd-connections E] [--skip-etcd]
+ *
+ * Defaults: 4 validators, 2,000 devices, 20 s per run, 4 connections per validator, window
+ * 4,000 transactions, 32 etcd connections per member.
  *
  * 1. Writes a V-validator devnet (cairn_node_devnet_init) into a temporary directory on free
  *    loopback ports and starts one `cairnd --home` per validator (the cairnd beside this
@@ -27,7 +30,7 @@
  *    so at most cores / (V * verify_cost) transactions per second, with verify_cost the
  *    project's single Ed25519 verification (cairn_ed25519_verify) timed in this run.
  * 5. etcd (Debian's etcd-server, 3.4): 3 members on loopback in the temporary directory, the
- *    cairnd nodes stopped first; 4 keep-alive connections per member PUT values of the anchor
+ *    cairnd nodes stopped first; E keep-alive connections per member PUT values of the anchor
  *    transaction's size through the v3 JSON gateway (POST /v3/kv/put) for S seconds: each PUT
  *    returns once it is committed by a quorum and fsynced.
  *
@@ -74,7 +77,7 @@
 #define MAX_CHILDREN   (MAX_VALIDATORS + 3u)
 #define MAX_CONNS      256u
 #define ETCD_MEMBERS   3u
-#define ETCD_CONNS     4u /* per member */
+#define MAX_ETCD_CONNS 128u /* per member */
 #define REG_WINDOW     1000u
 #define PROBE_S        2.0
 #define PROBE_POOL     40000u
@@ -309,7 +312,7 @@ typedef struct device {
 
 typedef struct cluster {
     /* options */
-    unsigned validators, conns_per_validator, window;
+    unsigned validators, conns_per_validator, window, etcd_conns;
     uint64_t devices, seconds;
     int skip_etcd;
     /* environment */
@@ -1042,9 +1045,10 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
             free(body);
         }
     }
-    unsigned nw = ETCD_MEMBERS * ETCD_CONNS;
-    etcd_worker w[ETCD_MEMBERS * ETCD_CONNS];
-    pthread_t th[ETCD_MEMBERS * ETCD_CONNS];
+    unsigned nw = ETCD_MEMBERS * b->etcd_conns;
+    etcd_worker *w = calloc(nw, sizeof *w);
+    pthread_t *th = calloc(nw, sizeof *th);
+    if (!w || !th) err = CAIRN_ENOMEM;
     double t0 = bench_now(), t_end = t0 + (double)b->seconds;
     size_t started = 0;
     for (unsigned i = 0; i < nw && !err; i++) {
@@ -1089,6 +1093,8 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
     }
     for (size_t i = 0; i < started; i++) free(w[i].lat);
     free(lat);
+    free(w);
+    free(th);
     if (err) return cli_fail(err, "etcd PUT load");
     return 0;
 }
@@ -1114,6 +1120,8 @@ static int parse_args(cluster *b, int argc, char **argv)
             b->conns_per_validator = (unsigned)v;
         else if (!strcmp(argv[i], "--window") && v >= 1 && v <= 1000000)
             b->window = (unsigned)v;
+        else if (!strcmp(argv[i], "--etcd-connections") && v >= 1 && v <= MAX_ETCD_CONNS)
+            b->etcd_conns = (unsigned)v;
         else
             goto bad;
         i++;
@@ -1123,7 +1131,8 @@ static int parse_args(cluster *b, int argc, char **argv)
 bad:
     fprintf(stderr,
             "usage: cairn-bench cluster [--validators 1..%u] [--devices D] [--seconds S] "
-            "[--connections C per validator] [--window W] [--skip-etcd]\n",
+            "[--connections C per validator] [--window W] [--etcd-connections E per member] "
+            "[--skip-etcd]\n",
             MAX_VALIDATORS);
     return 2;
 }
@@ -1174,6 +1183,7 @@ int bench_cluster(int argc, char **argv)
     b->devices = 2000;
     b->seconds = 20;
     b->window = 4000;
+    b->etcd_conns = 32;
     int rc = parse_args(b, argc, argv);
     if (rc) {
         free(b);
@@ -1275,7 +1285,7 @@ int bench_cluster(int argc, char **argv)
     if (!b->skip_etcd)
         printf("etcd %s, %u members, %u-byte values, %u connections: %.0f writes/s "
                "(p50 %.1f ms, p99 %.1f ms)\n",
-               etcd.version, ETCD_MEMBERS, (unsigned)anchor_bytes, ETCD_MEMBERS * ETCD_CONNS,
+               etcd.version, ETCD_MEMBERS, (unsigned)anchor_bytes, ETCD_MEMBERS * b->etcd_conns,
                etcd.writes_per_s, etcd.p50_ms, etcd.p99_ms);
     print_json(b, "saturation", &sat, bound, b->skip_etcd ? NULL : &etcd);
     print_json(b, "half", &half, bound, b->skip_etcd ? NULL : &etcd);
