@@ -38,7 +38,14 @@ say "The device anchors the digest of a reading"
 printf 'meter %s: 21.5 kWh at %s\n' "$SERIAL" "$(date -u +%FT%TZ)" >"$W/reading.txt"
 DATA=$(sha256sum "$W/reading.txt" | cut -d' ' -f1)
 run $C anchor --key "$W/meter.key" --device "$DEV" --stream kwh --seq 1 --digest "$DATA" \
-  --from-ms 1000 --to-ms 2000
+  --from-ms 1000 --to-ms 2000 | tee "$W/anchor.out"
+# A provenance bundle needs the anchor's block certified (its commit certificate is gathered from
+# the validators' commit votes, a moment after the block is committed).
+ANCHOR_H=$(sed -n 's/^status: committed (height \([0-9]*\),.*/\1/p' "$W/anchor.out")
+for _ in $(seq 300); do
+  [ "$(curl -sf "$CAIRN_NODE/v1/blocks/$ANCHOR_H" | jq -r .certified)" = true ] && break
+  sleep 0.1
+done
 
 say "Anyone fetches the provenance bundle and verifies it offline, with only the genesis file"
 run $C provenance "$DATA" --out "$W/bundle.json"

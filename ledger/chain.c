@@ -324,10 +324,17 @@ static int check_fresh(cairn_txn *t, const cairn_tx *tx, uint64_t height)
 int cairn_chain_admit(const cairn_chain *c, cairn_txn *t, const uint8_t *raw, size_t len,
                       uint8_t tx_hash[32])
 {
+    return cairn_chain_admit_signer(c, t, raw, len, tx_hash, NULL);
+}
+
+int cairn_chain_admit_signer(const cairn_chain *c, cairn_txn *t, const uint8_t *raw, size_t len,
+                             uint8_t tx_hash[32], uint8_t signer_id[32])
+{
     cairn_tx tx;
     int err = cairn_tx_decode(&tx, raw, len, c->g.chain_id);
     if (err) return err;
     memcpy(tx_hash, tx.hash, 32);
+    if (signer_id) cairn_sha256_oneshot(signer_id, tx.env->signer.data, tx.env->signer.len);
     cairn_header head;
     if (!(err = cairn_chain_head(t, &head, NULL)) && !(err = check_fresh(t, &tx, head.height + 1)))
         err = cairn_tx_verify(c->sig, &tx, c->g.chain_id);

@@ -82,6 +82,10 @@ CAIRN_MUST_CHECK int cairn_chain_entry_body(cairn_txn *t, const char *chain_id, 
  */
 CAIRN_MUST_CHECK int cairn_chain_admit(const cairn_chain *c, cairn_txn *t, const uint8_t *raw,
                                        size_t len, uint8_t tx_hash[32]);
+/* The same, also writing signer_id = SHA-256(signer public key) (for per-device fair shares). */
+CAIRN_MUST_CHECK int cairn_chain_admit_signer(const cairn_chain *c, cairn_txn *t,
+                                              const uint8_t *raw, size_t len, uint8_t tx_hash[32],
+                                              uint8_t signer_id[32]);
 
 typedef struct cairn_block_out {
     cairn_header header;

@@ -115,6 +115,8 @@
     XX(ECONS_WIRE_SIGNERS, 617, "signer bitmap or indices are inconsistent")                       \
     XX(ECONS_WIRE_MISMATCH, 618, "duplicated consensus fields disagree")                           \
     XX(ECONS_WIRE_FIELD, 619, "consensus message carries a field it must not carry")               \
+    XX(ECONS_SIGNATURE, 620, "consensus signature is missing or invalid")                          \
+    XX(ECONS_BATCH, 621, "transaction batch or payload does not match its digest")                 \
     /* network and API (700-799) */                                                                \
     XX(EFRAME_TOO_BIG, 700, "frame exceeds the size limit")                                        \
     XX(EHTTP_METHOD, 701, "method not allowed for this path")                                      \

@@ -327,6 +327,19 @@ int cairn_http_route_find(const cairn_http_route *routes, size_t n, const char *
 }
 
 /* Routes a new request: sets st->route and st->param, or answers 404 / 405 and returns 0. */
+void cairn_http_client_addr(const cairn_http_request *req, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->impl_, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        memcpy(out, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    else if (sa->sa_family == AF_INET6)
+        memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+}
+
 static int route_request(cairn_http_server *srv, struct MHD_Connection *conn, const char *url,
                          const char *method, http_req_state *st, enum MHD_Result *ret)
 {

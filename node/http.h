@@ -68,6 +68,10 @@ typedef struct cairn_http_request {
     void *impl_; /* private to http.c */
 } cairn_http_request;
 
+/* The client's address as 16 bytes (IPv4: the 4 address bytes then zeros; IPv6: the address),
+ * for per-client accounting. Zeros if unknown. */
+void cairn_http_client_addr(const cairn_http_request *req, uint8_t out[16]);
+
 /*
  * A handler fills resp through cairn_http_respond / cairn_http_json / cairn_http_error and
  * returns 0. If it returns a negative code without having set a response, the client gets 500

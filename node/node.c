@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <uv.h>
 
@@ -19,10 +20,15 @@
 #include "ledger/tx.h"
 #include "node/http.h"
 #include "node/mempool.h"
+#include "node/replica.h"
 
 #define MEMPOOL_MAX_TXS   100000u
 #define MEMPOOL_MAX_BYTES ((size_t)256 << 20)
-#define CLIENT_TIMEOUT_MS 10000
+/* Fair shares: one device (signer key) or one client address holds at most this many pending. */
+#define MEMPOOL_MAX_PER_SIGNER (MEMPOOL_MAX_TXS / 16)
+#define MEMPOOL_MAX_PER_CLIENT (MEMPOOL_MAX_TXS / 2)
+/* On SIGINT/SIGTERM the node keeps committing what it admitted for at most this long. */
+#define DRAIN_MS 3000u
 
 struct cairn_node {
     cairn_config cfg;
@@ -33,14 +39,17 @@ struct cairn_node {
     cairn_keypair validator;
     uint32_t validator_index;
     uint8_t validator_id[32];
+    uint8_t noise_private[32];
     cairn_mempool *mp;
+    cairn_replica *rep;
     cairn_http_server *http;
     uv_loop_t loop;
-    uv_timer_t timer;
+    uv_timer_t drain;
     uv_signal_t sigint, sigterm;
     uv_async_t wake;
-    int fatal;
-    atomic_ullong blocks, txs_committed, txs_rejected, submitted, admission_rejected;
+    int fatal, draining;
+    uint64_t drain_until;
+    atomic_ullong submitted, admission_rejected;
 };
 
 /* ---- logging: one structured line per event ---- */
@@ -61,98 +70,48 @@ static void nlog(const cairn_node *n, cairn_log_level lvl, const char *fmt, ...)
             cairn_log_level_name(lvl), msg);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+/* ---- the event loop ---- */
 
-/* ---- block production (event loop thread) ---- */
-
-/* Makes one block from up to max pending transactions. Returns 0 or a fatal error. */
-static int produce_block(cairn_node *n)
+static void halt(void *ctx, int err)
 {
-    cairn_mempool_batch b;
-    int err = cairn_mempool_take(n->mp, n->cfg.block_max_txs, &b);
-    if (err || b.n == 0) {
-        if (!err) cairn_mempool_done(n->mp, &b);
-        return err;
-    }
-    int32_t *results = calloc(b.n, sizeof *results);
-    int *sig_ok = calloc(b.n, sizeof *sig_ok); /* verified at admission */
-    cairn_txn *t = NULL;
-    cairn_block_out out;
-    if (!results || !sig_ok) {
-        err = CAIRN_ENOMEM;
-        goto done;
-    }
-    if ((err = cairn_store_write_begin(n->store, &t))) goto done;
-    cairn_header head;
-    if ((err = cairn_chain_head(t, &head, NULL))) goto done;
-    uint64_t ts = now_ms();
-    if (ts < head.time_ms) ts = head.time_ms; /* block time never goes back */
-    if ((err = cairn_chain_apply_block(n->chain, t, ts, n->validator_id, b.txs, b.n, sig_ok, &out,
-                                       results)))
-        goto done;
-    /* The single validator's commit signature certifies the block (> 2/3 of the power). */
-    cairn_certificate cert = {.height = out.header.height, .n = 1};
-    memcpy(cert.block_hash, out.hash, 32);
-    cert.sigs[0].validator = n->validator_index;
-    if ((err = cairn_commit_sign(n->g->chain_id, out.header.height, out.hash, n->validator.seed,
-                                 cert.sigs[0].sig)) ||
-        (err = cairn_chain_put_certificate(t, &cert)))
-        goto done;
-    err = cairn_txn_commit(t);
-    t = NULL;
-    if (err) goto done;
-    size_t ok = 0;
-    for (size_t i = 0; i < b.n; i++) ok += results[i] == 0;
-    atomic_fetch_add(&n->blocks, 1);
-    atomic_fetch_add(&n->txs_committed, ok);
-    atomic_fetch_add(&n->txs_rejected, b.n - ok);
-    nlog(n, CAIRN_LOG_INFO, "msg=\"block committed\" height=%llu txs=%zu applied=%zu log_size=%llu",
-         (unsigned long long)out.header.height, b.n, ok, (unsigned long long)out.header.log_size);
-done:
-    cairn_txn_abort(t);
-    free(results);
-    free(sig_ok);
-    cairn_mempool_done(n->mp, &b);
-    return err;
-}
-
-static void halt(cairn_node *n, int err)
-{
+    cairn_node *n = ctx;
     nlog(n, CAIRN_LOG_ERROR, "msg=\"halting: cannot apply blocks\" error=%s reason=\"%s\"",
          cairn_err_name(err), cairn_strerror(err));
     n->fatal = err;
     uv_stop(&n->loop);
 }
 
-static void on_timer(uv_timer_t *t)
-{
-    cairn_node *n = t->data;
-    int err = produce_block(n);
-    if (err) halt(n, err);
-}
-
 static void on_wake(uv_async_t *a)
 {
     cairn_node *n = a->data;
-    while (cairn_mempool_size(n->mp) >= n->cfg.block_max_txs) {
-        int err = produce_block(n);
-        if (err) {
-            halt(n, err);
-            return;
-        }
-    }
+    cairn_replica_kick(n->rep);
+}
+
+/* While draining: stop once every admitted transaction is committed, or at the deadline. */
+static void on_drain(uv_timer_t *t)
+{
+    cairn_node *n = t->data;
+    if (cairn_mempool_pending_count(n->mp) == 0 || uv_now(&n->loop) >= n->drain_until)
+        uv_stop(&n->loop);
+}
+
+static void replica_log(void *ctx, cairn_log_level lvl, const char *msg)
+{
+    nlog(ctx, lvl, "%s", msg);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
     cairn_node *n = s->data;
-    nlog(n, CAIRN_LOG_INFO, "msg=\"shutting down\" signal=%d", signum);
-    uv_stop(&n->loop);
+    if (n->draining) return;
+    nlog(n, CAIRN_LOG_INFO, "msg=\"shutting down\" signal=%d pending=%zu", signum,
+         cairn_mempool_pending_count(n->mp));
+    /* Stop taking requests, then give what was admitted a bounded time to commit. */
+    cairn_http_stop(n->http);
+    n->http = NULL;
+    n->draining = 1;
+    n->drain_until = uv_now(&n->loop) + DRAIN_MS;
+    uv_timer_start(&n->drain, on_drain, 0, 20);
 }
 
 /* ---- API ---- */
@@ -217,12 +176,14 @@ static int h_submit(void *app, const cairn_http_request *req, cairn_http_respons
     if (err) return err;
     cairn_txn *t;
     if ((err = read_begin(n, resp, &t))) return err;
-    uint8_t hash[32];
+    uint8_t hash[32], signer[32], addr[16], client[32];
     atomic_fetch_add(&n->submitted, 1);
-    err = cairn_chain_admit(n->chain, t, req->body, req->body_len, hash);
+    err = cairn_chain_admit_signer(n->chain, t, req->body, req->body_len, hash, signer);
     cairn_txn_abort(t);
     if (!err) {
-        err = cairn_mempool_add(n->mp, hash, req->body, req->body_len);
+        cairn_http_client_addr(req, addr);
+        cairn_sha256_oneshot(client, addr, sizeof addr);
+        err = cairn_mempool_add(n->mp, hash, req->body, req->body_len, signer, client);
         if (err == CAIRN_EEXIST) err = 0; /* already pending: same answer */
     }
     if (err) {
@@ -474,26 +435,65 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
         cairn_txn_abort(t);
     }
     cairn_store_usage(n->store, &map, &used);
-    char body[2048];
-    int len = snprintf(body, sizeof body,
-                       "# TYPE cairn_height gauge\ncairn_height %llu\n"
-                       "# TYPE cairn_log_size gauge\ncairn_log_size %llu\n"
-                       "# TYPE cairn_blocks_total counter\ncairn_blocks_total %llu\n"
-                       "# TYPE cairn_txs_committed_total counter\ncairn_txs_committed_total %llu\n"
-                       "# TYPE cairn_txs_rejected_total counter\ncairn_txs_rejected_total %llu\n"
-                       "# TYPE cairn_txs_submitted_total counter\ncairn_txs_submitted_total %llu\n"
-                       "# TYPE cairn_txs_admission_rejected_total "
-                       "counter\ncairn_txs_admission_rejected_total %llu\n"
-                       "# TYPE cairn_mempool_size gauge\ncairn_mempool_size %zu\n"
-                       "# TYPE cairn_store_used_bytes gauge\ncairn_store_used_bytes %zu\n"
-                       "# TYPE cairn_store_map_bytes gauge\ncairn_store_map_bytes %zu\n",
-                       (unsigned long long)h.height, (unsigned long long)h.log_size,
-                       (unsigned long long)atomic_load(&n->blocks),
-                       (unsigned long long)atomic_load(&n->txs_committed),
-                       (unsigned long long)atomic_load(&n->txs_rejected),
-                       (unsigned long long)atomic_load(&n->submitted),
-                       (unsigned long long)atomic_load(&n->admission_rejected),
-                       cairn_mempool_size(n->mp), used, map);
+    cairn_replica_stats st;
+    cairn_replica_get_stats(n->rep, &st);
+    const double ms = 1e-6;
+    char body[4096];
+    int len = snprintf(
+        body, sizeof body,
+        "# TYPE cairn_height gauge\ncairn_height %llu\n"
+        "# TYPE cairn_certified_height gauge\ncairn_certified_height %llu\n"
+        "# TYPE cairn_log_size gauge\ncairn_log_size %llu\n"
+        "# TYPE cairn_consensus_round gauge\ncairn_consensus_round %llu\n"
+        "# TYPE cairn_consensus_height gauge\ncairn_consensus_height %llu\n"
+        "# TYPE cairn_commits_total counter\ncairn_commits_total %llu\n"
+        "# TYPE cairn_empty_commits_total counter\ncairn_empty_commits_total %llu\n"
+        "# TYPE cairn_rounds_qc_total counter\ncairn_rounds_qc_total %llu\n"
+        "# TYPE cairn_rounds_timeout_total counter\ncairn_rounds_timeout_total %llu\n"
+        "# TYPE cairn_txs_committed_total counter\ncairn_txs_committed_total %llu\n"
+        "# TYPE cairn_txs_rejected_total counter\ncairn_txs_rejected_total %llu\n"
+        "# TYPE cairn_txs_duplicate_total counter\ncairn_txs_duplicate_total %llu\n"
+        "# TYPE cairn_txs_submitted_total counter\ncairn_txs_submitted_total %llu\n"
+        "# TYPE cairn_txs_admission_rejected_total counter\n"
+        "cairn_txs_admission_rejected_total %llu\n"
+        "# TYPE cairn_mempool_size gauge\ncairn_mempool_size %zu\n"
+        "# TYPE cairn_mempool_pending gauge\ncairn_mempool_pending %zu\n"
+        "# TYPE cairn_batches_made_total counter\ncairn_batches_made_total %llu\n"
+        "# TYPE cairn_batches_received_total counter\ncairn_batches_received_total %llu\n"
+        "# TYPE cairn_payload_fetches_total counter\ncairn_payload_fetches_total %llu\n"
+        "# TYPE cairn_peers_up gauge\ncairn_peers_up %llu\n"
+        "# TYPE cairn_peer_messages_total counter\ncairn_peer_messages_total %llu\n"
+        "# TYPE cairn_peer_messages_refused_total counter\ncairn_peer_messages_refused_total %llu\n"
+        "# TYPE cairn_equivocation_evidence_total counter\n"
+        "cairn_equivocation_evidence_total %llu\n"
+        "# TYPE cairn_sync_served_total counter\ncairn_sync_served_total %llu\n"
+        "# TYPE cairn_sync_applied_total counter\ncairn_sync_applied_total %llu\n"
+        "# TYPE cairn_tx_sigs_verified_total counter\ncairn_tx_sigs_verified_total %llu\n"
+        "# TYPE cairn_tx_sig_verify_seconds_total counter\n"
+        "cairn_tx_sig_verify_seconds_total %.6f\n"
+        "# TYPE cairn_persist_seconds_total counter\ncairn_persist_seconds_total %.6f\n"
+        "# TYPE cairn_persists_total counter\ncairn_persists_total %llu\n"
+        "# TYPE cairn_apply_seconds_total counter\ncairn_apply_seconds_total %.6f\n"
+        "# TYPE cairn_applies_total counter\ncairn_applies_total %llu\n"
+        "# TYPE cairn_store_used_bytes gauge\ncairn_store_used_bytes %zu\n"
+        "# TYPE cairn_store_map_bytes gauge\ncairn_store_map_bytes %zu\n",
+        (unsigned long long)h.height, (unsigned long long)st.certified_height,
+        (unsigned long long)h.log_size, (unsigned long long)st.round,
+        (unsigned long long)st.cons_height, (unsigned long long)st.commits,
+        (unsigned long long)st.empty_commits, (unsigned long long)st.qc_rounds,
+        (unsigned long long)st.timeouts_rounds, (unsigned long long)st.txs_committed,
+        (unsigned long long)st.txs_rejected, (unsigned long long)st.txs_duplicate,
+        (unsigned long long)atomic_load(&n->submitted),
+        (unsigned long long)atomic_load(&n->admission_rejected), cairn_mempool_size(n->mp),
+        cairn_mempool_pending_count(n->mp), (unsigned long long)st.batches_made,
+        (unsigned long long)st.batches_received, (unsigned long long)st.payload_fetches,
+        (unsigned long long)st.peers_up, (unsigned long long)st.msgs_in,
+        (unsigned long long)st.msgs_bad, (unsigned long long)st.evidence,
+        (unsigned long long)st.sync_requests_served, (unsigned long long)st.sync_responses_applied,
+        (unsigned long long)st.sigs_verified, (double)st.sig_verify_ns * ms * 1e-3,
+        (double)st.persist_ns * ms * 1e-3, (unsigned long long)st.persists,
+        (double)st.apply_ns * ms * 1e-3, (unsigned long long)st.applies, used, map);
+    if (len < 0 || (size_t)len >= sizeof body) return fail(resp, CAIRN_ETOOBIG, NULL);
     return cairn_http_respond(resp, 200, "text/plain; version=0.0.4", body, (size_t)len);
 }
 
@@ -579,6 +579,8 @@ static void store_fatal(void *ctx, int err, const char *msg)
          msg);
 }
 
+static int load_noise_key(const char *path, uint8_t priv[32], const uint8_t want_pub[32]);
+
 int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t msg_cap)
 {
     *out = NULL;
@@ -609,11 +611,11 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
         snprintf(msg, msg_cap, "%s is not a validator key of the genesis", cfg->validator_key);
         goto fail;
     }
-    if (n->g->n_validators != 1) {
-        err = CAIRN_EUNSUPPORTED;
-        snprintf(msg, msg_cap,
-                 "this build runs single-validator chains; the genesis has %zu validators",
-                 n->g->n_validators);
+    if ((err = load_noise_key(cfg->noise_key, n->noise_private,
+                              n->g->validators[n->validator_index].noise_key))) {
+        snprintf(msg, msg_cap, "%s: %s", cfg->noise_key,
+                 err == CAIRN_EKEYFILE ? "not this validator's genesis noise_key, or malformed"
+                                       : cairn_strerror(err));
         goto fail;
     }
     cairn_store_options so = {.on_fatal = store_fatal, .fatal_ctx = n};
@@ -625,13 +627,31 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
         snprintf(msg, msg_cap, "%s: %s", cfg->data_dir, cairn_strerror(err));
         goto fail;
     }
-    if ((err = cairn_mempool_new(&n->mp, MEMPOOL_MAX_TXS, MEMPOOL_MAX_BYTES))) goto fail;
+    cairn_mempool_limits ml = {MEMPOOL_MAX_TXS, MEMPOOL_MAX_BYTES, MEMPOOL_MAX_PER_SIGNER,
+                               MEMPOOL_MAX_PER_CLIENT};
+    if ((err = cairn_mempool_new(&n->mp, &ml))) goto fail;
     uv_loop_init(&n->loop);
-    uv_timer_init(&n->loop, &n->timer);
+    uv_timer_init(&n->loop, &n->drain);
     uv_signal_init(&n->loop, &n->sigint);
     uv_signal_init(&n->loop, &n->sigterm);
     uv_async_init(&n->loop, &n->wake, on_wake);
-    n->timer.data = n->sigint.data = n->sigterm.data = n->wake.data = n;
+    n->drain.data = n->sigint.data = n->sigterm.data = n->wake.data = n;
+    cairn_replica_config rc = {
+        .loop = &n->loop,
+        .store = n->store,
+        .chain = n->chain,
+        .g = n->g,
+        .sig = n->sig,
+        .mp = n->mp,
+        .cfg = &n->cfg,
+        .self = n->validator_index,
+        .seed = n->validator.seed,
+        .noise_private = n->noise_private,
+        .log = replica_log,
+        .fatal = halt,
+        .ctx = n,
+    };
+    if ((err = cairn_replica_start(&n->rep, &rc, msg, msg_cap))) goto fail;
     cairn_http_config hc;
     cairn_config_http(cfg, &hc);
     hc.log = http_log;
@@ -656,17 +676,11 @@ unsigned cairn_node_api_port(const cairn_node *n)
 
 int cairn_node_run(cairn_node *n)
 {
-    uv_timer_start(&n->timer, on_timer, n->cfg.block_interval_ms, n->cfg.block_interval_ms);
     uv_signal_start(&n->sigint, on_signal, SIGINT);
     uv_signal_start(&n->sigterm, on_signal, SIGTERM);
     uv_run(&n->loop, UV_RUN_DEFAULT);
-    /* Stop taking requests, then commit what was admitted. */
     cairn_http_stop(n->http);
     n->http = NULL;
-    while (!n->fatal && cairn_mempool_size(n->mp) > 0) {
-        int err = produce_block(n);
-        if (err) n->fatal = err;
-    }
     return n->fatal;
 }
 
@@ -679,8 +693,9 @@ void cairn_node_close(cairn_node *n)
 {
     if (!n) return;
     cairn_http_stop(n->http);
+    cairn_replica_stop(n->rep);
     if (n->mp) {
-        uv_close((uv_handle_t *)&n->timer, close_cb);
+        uv_close((uv_handle_t *)&n->drain, close_cb);
         uv_close((uv_handle_t *)&n->sigint, close_cb);
         uv_close((uv_handle_t *)&n->sigterm, close_cb);
         uv_close((uv_handle_t *)&n->wake, close_cb);
@@ -691,7 +706,27 @@ void cairn_node_close(cairn_node *n)
     cairn_chain_close(n->chain);
     cairn_store_close(n->store);
     cairn_keypair_wipe(&n->validator);
+    sodium_memzero(n->noise_private, sizeof n->noise_private);
     cairn_sig_ctx_free(n->sig);
     free(n->g);
     free(n);
+}
+
+/* Reads this validator's peer-link key (DIR/noise.key) and checks its public half is the one in
+ * genesis. CAIRN_EKEYFILE when malformed or another key. */
+static int load_noise_key(const char *path, uint8_t priv[32], const uint8_t want_pub[32])
+{
+    json_error_t jerr;
+    json_t *o = json_load_file(path, 0, &jerr);
+    if (!o) return access(path, F_OK) == 0 ? CAIRN_EKEYFILE : CAIRN_ENOENT;
+    const char *p = json_string_value(json_object_get(o, "private"));
+    uint8_t pub[32];
+    int err = p && cairn_hex_decode_exact(priv, 32, p) == 0 ? 0 : CAIRN_EKEYFILE;
+    json_decref(o);
+    if (!err) {
+        crypto_scalarmult_base(pub, priv);
+        if (sodium_memcmp(pub, want_pub, 32) != 0) err = CAIRN_EKEYFILE;
+    }
+    if (err) sodium_memzero(priv, 32);
+    return err;
 }

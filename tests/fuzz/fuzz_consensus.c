@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t seed[32] = {1};
     cairn_block g;
     cairn_qc gqc;
-    cairn_genesis(1, seed, &g, &gqc);
+    cairn_core_genesis(1, seed, &g, &gqc);
     cairn_core_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.epoch = 1;

@@ -222,7 +222,7 @@ static inline void cl_init(cluster *c, uint32_t n, int reputation)
     c->nodes = calloc(n, sizeof *c->nodes);
     if (!c->nodes) abort();
     uint8_t seed[32] = {0x42};
-    cairn_genesis(1, seed, &c->genesis, &c->genesis_qc);
+    cairn_core_genesis(1, seed, &c->genesis, &c->genesis_qc);
     for (uint32_t i = 0; i < n; i++) {
         cairn_core_config cfg;
         memset(&cfg, 0, sizeof cfg);

@@ -742,7 +742,7 @@ static void handle_event(sim *s, ev *e)
         const cairn_block *last = &nd->ledger[nd->n_ledger - 1].block;
         nd->epoch = 2;
         nd->base = nd->n_ledger;
-        cairn_genesis(2, last->id, &nd->egenesis, &nd->egenesis_qc);
+        cairn_core_genesis(2, last->id, &nd->egenesis, &nd->egenesis_qc);
         nd->has_durable = 0; /* the safety data of epoch 1 does not apply to epoch 2 */
         nd->n_stored = 0;
         nd->up = 0;
@@ -851,7 +851,7 @@ static void setup(sim *s, uint64_t seed, int scenario)
     s->cfg.payload_ready_by_default = (int)rnd_below(s, 2);
     uint8_t gseed[32] = {0};
     memcpy(gseed, &seed, sizeof seed);
-    cairn_genesis(1, gseed, &s->genesis, &s->genesis_qc);
+    cairn_core_genesis(1, gseed, &s->genesis, &s->genesis_qc);
     memcpy(s->cfg.genesis_id, s->genesis.id, 32);
 
     s->dmin = 1;

@@ -92,7 +92,7 @@ static void one_init(one *o, uint32_t self, const cairn_safety_data *safety)
 {
     memset(o, 0, sizeof *o);
     uint8_t seed[32] = {7};
-    cairn_genesis(1, seed, &o->genesis, &o->gqc);
+    cairn_core_genesis(1, seed, &o->genesis, &o->gqc);
     o->cfg.epoch = 1;
     o->cfg.n_validators = 4;
     o->cfg.self = self;

@@ -1,0 +1,2032 @@
+#include "node/replica.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+
+#include "consensus/core.h"
+#include "consensus/wire.h"
+#include "ledger/codec.h"
+#include "ledger/hash.h"
+#include "ledger/tx.h"
+#include "node/h32map.h"
+#include "node/net.h"
+#include "proto/cairn/v1/consensus.pb-c.h"
+
+/* ---- constants ---- */
+
+#define BATCH_INTERVAL_MS     10u   /* cut a batch at least this often when txs are queued */
+#define BATCH_MAX_BYTES       (1u << 20)
+#define IDLE_PROPOSE_MS       200u  /* an idle leader proposes an empty block after this */
+#define REPROPOSE_AFTER_MS    5000u /* a batch proposed but not committed becomes available again */
+#define FETCH_RETRY_MS        300u  /* re-request a missing batch or payload from another peer */
+#define MAX_FUTURE_TIME_MS    10000u /* a payload time further ahead of our clock is not voted */
+#define CERT_WINDOW           256u  /* ledger heights whose commit signatures are collected */
+#define HOUSEKEEPING_MS       50u
+
+/* Keys of the consensus table (docs/consensus.md "What the node stores"). */
+static const char K_SAFETY[] = "safety";
+static const char K_ROOT[] = "root";
+static const char K_TREE[] = "tree";
+/* 'C' || u64be consensus height -> one-block sync response (block + its QC's and certifying
+ * QC's signatures); 'P' || digest -> BlockPayload envelope; 'T' || digest -> TxBatch envelope;
+ * 'E' || u64be n -> evidence. */
+
+typedef struct batch_obj {
+    uint8_t digest[32];
+    uint8_t *env; /* the ConsensusEnvelope{batch} encoding, ready to send and to store */
+    size_t env_len;
+    Cairn__V1__ConsensusEnvelope *msg; /* decoded: tx bytes point into it */
+    uint32_t n;
+    uint8_t (*hashes)[32];
+    int *sig_ok; /* 0 or the CAIRN_E* result of each transaction's decode + signature check */
+    int proposed;
+    uint64_t proposed_at_ms;
+    uint64_t seq; /* arrival order: the leader proposes oldest first */
+} batch_obj;
+
+typedef struct body_obj {
+    uint8_t digest[32];
+    uint8_t *env;
+    size_t env_len;
+    uint64_t time_ms;
+    uint32_t n;
+    uint8_t (*batches)[32];
+} body_obj;
+
+typedef struct qc_sigs {
+    uint8_t sig[CAIRN_CONS_MAX_VALIDATORS][64];
+    uint64_t have;
+} qc_sigs;
+
+/* Timeout signatures of one round: a validator may re-send with a higher high-QC round. */
+#define TO_PER_SIGNER 4
+typedef struct to_sigs {
+    uint64_t round;
+    struct {
+        uint64_t hqc;
+        uint8_t sig[64];
+        int used;
+    } e[CAIRN_CONS_MAX_VALIDATORS][TO_PER_SIGNER];
+} to_sigs;
+#define TO_ROUNDS 16
+
+typedef struct wait_vote {
+    uint8_t block_id[32];
+    uint8_t payload[32];
+    int used;
+} wait_vote;
+#define MAX_WAIT_VOTES 16
+
+typedef struct want_item {
+    uint8_t digest[32];
+    uint64_t asked_at_ms;
+    uint32_t next_peer;
+} want_item;
+
+typedef struct commit_item {
+    cairn_block block;
+    cairn_qc qc;
+} commit_item;
+
+typedef struct cert_slot {
+    uint64_t height;
+    int have_local;
+    uint8_t local_hash[32];
+    int done;
+    uint64_t power;
+    cairn_certificate cert; /* sigs matching local_hash (or the first hash seen before local) */
+    uint8_t seen_hash[32];
+    uint64_t signers[2]; /* bitmap of validators whose signature is in cert (128 max) */
+} cert_slot;
+
+struct cairn_replica {
+    cairn_replica_config c;
+    const cairn_genesis *g;
+    uint32_t n;
+    uint64_t total_power;
+    uint8_t pk[64], sk[64]; /* Ed25519 expanded secret key (sk) */
+    cairn_net *net;
+    cairn_core *core;
+    cairn_actions *acts;
+    cairn_block genesis_block;
+    cairn_qc genesis_qc;
+    uv_timer_t core_timer, batch_timer, house_timer, idle_timer;
+    int timers_init;
+    int stopped;
+    int in_step;
+
+    h32map batches; /* digest -> batch_obj * (not yet committed) */
+    h32map bodies;  /* digest -> body_obj * */
+    h32map qcs;     /* block id -> qc_sigs * */
+    to_sigs *tos;   /* TO_ROUNDS slots */
+    uint64_t batch_seq;
+    want_item *wants;
+    size_t n_wants, cap_wants;
+    wait_vote waits[MAX_WAIT_VOTES];
+    commit_item *commits; /* queue of committed blocks waiting to be applied */
+    size_t n_commits, cap_commits;
+    int payload_round_pending;
+    uint64_t payload_round;
+    uint64_t payload_asked_ms;
+    cert_slot *certs; /* CERT_WINDOW slots, by height % CERT_WINDOW */
+    uint64_t applied_cons_height;
+    uint64_t evidence_seq;
+
+    cairn_wire_sync_sigs *sync_sigs; /* scratch */
+    cairn_sync_response *sync_resp;  /* scratch */
+
+    _Atomic uint64_t st[sizeof(cairn_replica_stats) / sizeof(uint64_t)];
+};
+
+/* Stats are a struct of uint64_t, mirrored in an atomic array. */
+#define ST_IDX(field) (offsetof(cairn_replica_stats, field) / sizeof(uint64_t))
+#define ST_ADD(r, field, v) atomic_fetch_add(&(r)->st[ST_IDX(field)], (uint64_t)(v))
+#define ST_SET(r, field, v) atomic_store(&(r)->st[ST_IDX(field)], (uint64_t)(v))
+
+static void rlog(cairn_replica *r, cairn_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void rlog(cairn_replica *r, cairn_log_level lvl, const char *fmt, ...)
+{
+    if (!r->c.log || lvl > r->c.cfg->log_level) return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    r->c.log(r->c.ctx, lvl, msg);
+}
+
+static uint64_t mono_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t nanos(void)
+{
+    return uv_hrtime();
+}
+
+static void fatal(cairn_replica *r, int err, const char *what)
+{
+    rlog(r, CAIRN_LOG_ERROR, "msg=\"replica halted\" stage=%s error=%s", what, cairn_err_name(err));
+    if (r->c.fatal) r->c.fatal(r->c.ctx, err);
+}
+
+/* ---- signing inputs (docs/formats.md "Consensus messages") ---- */
+
+static int sign_input(cairn_buf *b, const char *tag, const char *chain_id, uint64_t epoch,
+                      uint64_t round, const uint8_t *id32, uint64_t u)
+{
+    cairn_buf_tag(b, tag);
+    cairn_buf_str8(b, chain_id, strlen(chain_id));
+    cairn_buf_u64(b, epoch);
+    cairn_buf_u64(b, round);
+    if (id32)
+        cairn_buf_put(b, id32, 32);
+    else
+        cairn_buf_u64(b, u);
+    return cairn_buf_finish(b);
+}
+
+enum { SIG_VOTE, SIG_TIMEOUT, SIG_PROPOSAL };
+
+static int msg_input(const cairn_replica *r, cairn_buf *b, int kind, uint64_t epoch,
+                     uint64_t round, const uint8_t *id32, uint64_t hqc)
+{
+    static const char *tags[] = {"CAIRN-VOTE-V1", "CAIRN-TIMEOUT-V1", "CAIRN-PROPOSAL-V1"};
+    return sign_input(b, tags[kind], r->g->chain_id, epoch, round, kind == SIG_TIMEOUT ? NULL : id32,
+                      hqc);
+}
+
+static int sign_msg(const cairn_replica *r, int kind, uint64_t epoch, uint64_t round,
+                    const uint8_t *id32, uint64_t hqc, uint8_t sig[64])
+{
+    cairn_buf b = CAIRN_BUF_INIT;
+    int err = msg_input(r, &b, kind, epoch, round, id32, hqc);
+    if (!err) crypto_sign_detached(sig, NULL, b.p, b.len, r->sk);
+    cairn_buf_free(&b);
+    return err;
+}
+
+static int verify_msg(const cairn_replica *r, uint32_t signer, int kind, uint64_t epoch,
+                      uint64_t round, const uint8_t *id32, uint64_t hqc, const uint8_t sig[64])
+{
+    if (signer >= r->n) return CAIRN_ECONS_SENDER;
+    cairn_buf b = CAIRN_BUF_INIT;
+    int err = msg_input(r, &b, kind, epoch, round, id32, hqc);
+    if (!err)
+        err = cairn_ed25519_verify(r->c.sig, r->g->validators[signer].key.key, b.p, b.len, sig)
+                  ? CAIRN_ECONS_SIGNATURE
+                  : 0;
+    cairn_buf_free(&b);
+    return err;
+}
+
+/* ---- signature caches ---- */
+
+static qc_sigs *qc_get(cairn_replica *r, const uint8_t id[32], int create)
+{
+    h32map_slot *s = h32map_find(&r->qcs, id);
+    if (s) return (qc_sigs *)(uintptr_t)s->val;
+    if (!create) return NULL;
+    qc_sigs *q = calloc(1, sizeof *q);
+    int added;
+    if (!q || h32map_put(&r->qcs, id, (uint64_t)(uintptr_t)q, &s, &added)) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+static to_sigs *to_get(cairn_replica *r, uint64_t round, int create)
+{
+    to_sigs *t = &r->tos[round % TO_ROUNDS];
+    if (t->round == round) return t;
+    if (!create) return NULL;
+    memset(t, 0, sizeof *t);
+    t->round = round;
+    return t;
+}
+
+static void to_put(cairn_replica *r, uint64_t round, uint32_t signer, uint64_t hqc,
+                   const uint8_t sig[64])
+{
+    to_sigs *t = to_get(r, round, 1);
+    for (int k = 0; k < TO_PER_SIGNER; k++) {
+        if (t->e[signer][k].used && t->e[signer][k].hqc == hqc) return;
+    }
+    for (int k = 0; k < TO_PER_SIGNER; k++) {
+        if (!t->e[signer][k].used) {
+            t->e[signer][k].used = 1;
+            t->e[signer][k].hqc = hqc;
+            memcpy(t->e[signer][k].sig, sig, 64);
+            return;
+        }
+    }
+}
+
+static const uint8_t *to_find(cairn_replica *r, uint64_t round, uint32_t signer, uint64_t hqc)
+{
+    to_sigs *t = to_get(r, round, 0);
+    if (!t) return NULL;
+    for (int k = 0; k < TO_PER_SIGNER; k++)
+        if (t->e[signer][k].used && t->e[signer][k].hqc == hqc) return t->e[signer][k].sig;
+    return NULL;
+}
+
+/* Fills out with the signatures of qc (none for a QC without signers). Our own is made on the
+ * spot if missing (we are in a QC only if we voted). CAIRN_ECONS_SIGNATURE if one is unknown. */
+static int qc_fill(cairn_replica *r, const cairn_qc *qc, cairn_wire_cert_sigs *out)
+{
+    out->n = 0;
+    if (!qc->signers) return 0;
+    qc_sigs *q = qc_get(r, qc->block_id, 1);
+    if (!q) return CAIRN_ENOMEM;
+    for (uint32_t i = 0; i < CAIRN_CONS_MAX_VALIDATORS; i++) {
+        if (!(qc->signers >> i & 1)) continue;
+        if (!(q->have >> i & 1)) {
+            if (i != r->c.self) return CAIRN_ECONS_SIGNATURE;
+            int err = sign_msg(r, SIG_VOTE, qc->epoch, qc->round, qc->block_id, 0, q->sig[i]);
+            if (err) return err;
+            q->have |= 1ull << i;
+        }
+        memcpy(out->sig[out->n++], q->sig[i], 64);
+    }
+    return 0;
+}
+
+static int tc_fill(cairn_replica *r, const cairn_tc *tc, cairn_wire_cert_sigs *out)
+{
+    out->n = 0;
+    for (uint32_t i = 0; i < CAIRN_CONS_MAX_VALIDATORS; i++) {
+        if (!(tc->signers >> i & 1)) continue;
+        const uint8_t *s = to_find(r, tc->round, i, tc->hqc_rounds[i]);
+        uint8_t mine[64];
+        if (!s) {
+            if (i != r->c.self) return CAIRN_ECONS_SIGNATURE;
+            int err = sign_msg(r, SIG_TIMEOUT, tc->epoch, tc->round, NULL, tc->hqc_rounds[i], mine);
+            if (err) return err;
+            to_put(r, tc->round, i, tc->hqc_rounds[i], mine);
+            s = mine;
+        }
+        memcpy(out->sig[out->n++], s, 64);
+    }
+    return 0;
+}
+
+/* Verifies a QC's signatures (cached ones that match are not verified again). */
+static int qc_verify(cairn_replica *r, const cairn_qc *qc, const cairn_wire_cert_sigs *sigs)
+{
+    if (!qc->signers) return 0; /* the genesis QC; the core checks it is one */
+    if (sigs->n != (uint32_t)__builtin_popcountll(qc->signers)) return CAIRN_ECONS_SIGNATURE;
+    qc_sigs *q = qc_get(r, qc->block_id, 1);
+    if (!q) return CAIRN_ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < CAIRN_CONS_MAX_VALIDATORS; i++) {
+        if (!(qc->signers >> i & 1)) continue;
+        const uint8_t *s = sigs->sig[k++];
+        if ((q->have >> i & 1) && memcmp(q->sig[i], s, 64) == 0) continue;
+        int err = verify_msg(r, i, SIG_VOTE, qc->epoch, qc->round, qc->block_id, 0, s);
+        if (err) return err;
+        memcpy(q->sig[i], s, 64);
+        q->have |= 1ull << i;
+    }
+    return 0;
+}
+
+static int tc_verify(cairn_replica *r, const cairn_tc *tc, const cairn_wire_cert_sigs *sigs)
+{
+    if (sigs->n != (uint32_t)__builtin_popcountll(tc->signers)) return CAIRN_ECONS_SIGNATURE;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < CAIRN_CONS_MAX_VALIDATORS; i++) {
+        if (!(tc->signers >> i & 1)) continue;
+        const uint8_t *s = sigs->sig[k++];
+        const uint8_t *known = to_find(r, tc->round, i, tc->hqc_rounds[i]);
+        if (known && memcmp(known, s, 64) == 0) continue;
+        int err = verify_msg(r, i, SIG_TIMEOUT, tc->epoch, tc->round, NULL, tc->hqc_rounds[i], s);
+        if (err) return err;
+        to_put(r, tc->round, i, tc->hqc_rounds[i], s);
+    }
+    return 0;
+}
+
+/* ---- sending ---- */
+
+static void send_bytes(cairn_replica *r, uint32_t to, const uint8_t *p, size_t len)
+{
+    if (to == r->c.self) return;
+    int err = cairn_net_send(r->net, to, p, len);
+    if (err && err != CAIRN_ENET_DOWN)
+        rlog(r, CAIRN_LOG_DEBUG, "msg=\"send failed\" peer=%u error=%s", to, cairn_err_name(err));
+}
+
+static void broadcast_bytes(cairn_replica *r, const uint8_t *p, size_t len)
+{
+    for (uint32_t i = 0; i < r->n; i++) send_bytes(r, i, p, len);
+}
+
+/* Packs an envelope into a fresh buffer. */
+static int pack_env(const Cairn__V1__ConsensusEnvelope *e, uint8_t **out, size_t *len)
+{
+    size_t n = cairn__v1__consensus_envelope__get_packed_size(e);
+    uint8_t *p = malloc(n ? n : 1);
+    if (!p) return CAIRN_ENOMEM;
+    cairn__v1__consensus_envelope__pack(e, p);
+    *out = p;
+    *len = n;
+    return 0;
+}
+
+/* Signs and sends one core message (to = UINT32_MAX: everyone). */
+static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
+{
+    cairn_wire_sigs *s = calloc(1, sizeof *s);
+    if (!s) return CAIRN_ENOMEM;
+    int err = 0;
+    switch (m->type) {
+    case CAIRN_MSG_PROPOSAL: {
+        const cairn_proposal *p = &m->u.proposal;
+        s->has_msg = 1;
+        if (!(err = sign_msg(r, SIG_PROPOSAL, p->block.epoch, p->block.round, p->block.id, 0,
+                             s->msg)) &&
+            !(err = qc_fill(r, &p->block.qc, &s->qc)) && p->has_tc)
+            err = tc_fill(r, &p->tc, &s->tc);
+        break;
+    }
+    case CAIRN_MSG_VOTE: {
+        const cairn_vote *v = &m->u.vote;
+        s->has_msg = 1;
+        err = sign_msg(r, SIG_VOTE, v->epoch, v->round, v->block_id, 0, s->msg);
+        qc_sigs *q = err ? NULL : qc_get(r, v->block_id, 1);
+        if (q) {
+            memcpy(q->sig[r->c.self], s->msg, 64);
+            q->have |= 1ull << r->c.self;
+        }
+        break;
+    }
+    case CAIRN_MSG_TIMEOUT: {
+        const cairn_timeout *t = &m->u.timeout;
+        s->has_msg = 1;
+        if (!(err = sign_msg(r, SIG_TIMEOUT, t->epoch, t->round, NULL, t->high_qc.round,
+                             s->msg))) {
+            to_put(r, t->round, r->c.self, t->high_qc.round, s->msg);
+            if (!(err = qc_fill(r, &t->high_qc, &s->qc)) && t->has_tc)
+                err = tc_fill(r, &t->last_tc, &s->tc);
+        }
+        break;
+    }
+    default:
+        break; /* sync requests travel unsigned on the authenticated link */
+    }
+    cairn_buf b = CAIRN_BUF_INIT;
+    if (!err) err = cairn_wire_encode_msg(m, s, &b);
+    if (!err) err = cairn_buf_finish(&b);
+    if (!err) {
+        if (to == UINT32_MAX)
+            broadcast_bytes(r, b.p, b.len);
+        else
+            send_bytes(r, to, b.p, b.len);
+    } else {
+        rlog(r, CAIRN_LOG_WARN, "msg=\"cannot send consensus message\" type=%d error=%s", m->type,
+             cairn_err_name(err));
+    }
+    cairn_buf_free(&b);
+    free(s);
+    return 0; /* a message that cannot be signed is dropped; the protocol retries */
+}
+
+/* ---- objects: batches and payload bodies ---- */
+
+static void batch_free(batch_obj *b)
+{
+    if (!b) return;
+    free(b->env);
+    if (b->msg) protobuf_c_message_free_unpacked(&b->msg->base, NULL);
+    free(b->hashes);
+    free(b->sig_ok);
+    free(b);
+}
+
+static void body_free(body_obj *b)
+{
+    if (!b) return;
+    free(b->env);
+    free(b->batches);
+    free(b);
+}
+
+static void batch_digest(const Cairn__V1__TxBatch *tb, uint8_t out[32])
+{
+    cairn_sha256 h;
+    uint8_t hdr[4];
+    cairn_sha256_init(&h);
+    static const char tag[] = "CAIRN-BATCH-V1";
+    cairn_buf tb_tag = CAIRN_BUF_INIT;
+    cairn_buf_tag(&tb_tag, tag);
+    cairn_sha256_update(&h, tb_tag.p, tb_tag.len);
+    cairn_buf_free(&tb_tag);
+    cairn_put_u32be(hdr, (uint32_t)tb->n_txs);
+    cairn_sha256_update(&h, hdr, 4);
+    for (size_t i = 0; i < tb->n_txs; i++) {
+        cairn_put_u32be(hdr, (uint32_t)tb->txs[i].len);
+        cairn_sha256_update(&h, hdr, 4);
+        cairn_sha256_update(&h, tb->txs[i].data, tb->txs[i].len);
+    }
+    cairn_sha256_final(&h, out);
+}
+
+static void body_digest(uint64_t time_ms, const uint8_t (*d)[32], size_t n, uint8_t out[32])
+{
+    cairn_buf b = CAIRN_BUF_INIT;
+    cairn_buf_tag(&b, "CAIRN-BODY-V1");
+    cairn_buf_u64(&b, time_ms);
+    cairn_buf_u32(&b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) cairn_buf_put(&b, d[i], 32);
+    if (cairn_buf_finish(&b) == 0)
+        cairn_sha256_oneshot(out, b.p, b.len);
+    else
+        memset(out, 0xff, 32); /* out of memory: matches nothing */
+    cairn_buf_free(&b);
+}
+
+static batch_obj *batch_find(cairn_replica *r, const uint8_t d[32])
+{
+    h32map_slot *s = h32map_find(&r->batches, d);
+    return s ? (batch_obj *)(uintptr_t)s->val : NULL;
+}
+
+static body_obj *body_find(cairn_replica *r, const uint8_t d[32])
+{
+    h32map_slot *s = h32map_find(&r->bodies, d);
+    return s ? (body_obj *)(uintptr_t)s->val : NULL;
+}
+
+static int stored(cairn_replica *r, char kind, const uint8_t d[32], uint8_t **out, size_t *len)
+{
+    uint8_t key[33];
+    key[0] = (uint8_t)kind;
+    memcpy(key + 1, d, 32);
+    cairn_txn *t;
+    int err = cairn_store_read_begin(r->c.store, &t);
+    if (err) return err;
+    const void *v;
+    size_t vl;
+    err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 33, &v, &vl);
+    if (!err && out) {
+        *out = malloc(vl ? vl : 1);
+        if (!*out)
+            err = CAIRN_ENOMEM;
+        else {
+            memcpy(*out, v, vl);
+            *len = vl;
+        }
+    }
+    cairn_txn_abort(t);
+    return err;
+}
+
+/* Decodes a batch envelope, checks its digest and the signature of every transaction (batched).
+ * Takes ownership of env. own: the batch was cut from our mempool (signatures checked at
+ * admission). */
+static int batch_make(cairn_replica *r, uint8_t *env, size_t len, int own, batch_obj **out)
+{
+    *out = NULL;
+    batch_obj *b = calloc(1, sizeof *b);
+    if (!b) {
+        free(env);
+        return CAIRN_ENOMEM;
+    }
+    b->env = env;
+    b->env_len = len;
+    ProtobufCMessage *m;
+    int err = cairn_pb_decode(&cairn__v1__consensus_envelope__descriptor, env, len,
+                              CAIRN_WIRE_MAX_BYTES, &m);
+    if (err) {
+        batch_free(b);
+        return CAIRN_ECONS_WIRE_DECODE;
+    }
+    b->msg = (Cairn__V1__ConsensusEnvelope *)m;
+    const Cairn__V1__TxBatch *tb = b->msg->batch;
+    if (b->msg->msg_case != CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH || tb->digest.len != 32 ||
+        tb->n_txs == 0 || tb->n_txs > CAIRN_BLOCK_MAX_TXS) {
+        batch_free(b);
+        return CAIRN_ECONS_BATCH;
+    }
+    batch_digest(tb, b->digest);
+    if (memcmp(b->digest, tb->digest.data, 32) != 0) {
+        batch_free(b);
+        return CAIRN_ECONS_BATCH;
+    }
+    b->n = (uint32_t)tb->n_txs;
+    b->hashes = calloc(b->n, 32);
+    b->sig_ok = calloc(b->n, sizeof *b->sig_ok);
+    cairn_tx *txs = calloc(b->n, sizeof *txs);
+    cairn_sig_item *items = calloc(b->n, sizeof *items);
+    int *res = calloc(b->n, sizeof *res);
+    size_t *which = calloc(b->n, sizeof *which);
+    cairn_buf *inputs = calloc(b->n, sizeof *inputs);
+    uint8_t(*dig)[32] = calloc(b->n, 32);
+    if (!b->hashes || !b->sig_ok || !txs || !items || !res || !which || !inputs || !dig) {
+        err = CAIRN_ENOMEM;
+        goto out;
+    }
+    size_t k = 0;
+    uint64_t t0 = nanos();
+    for (uint32_t i = 0; i < b->n; i++) {
+        const ProtobufCBinaryData *raw = &tb->txs[i];
+        int e = cairn_tx_decode(&txs[i], raw->data, raw->len, r->g->chain_id);
+        if (e) {
+            b->sig_ok[i] = e;
+            cairn_sha256_oneshot(b->hashes[i], raw->data, raw->len);
+            continue;
+        }
+        memcpy(b->hashes[i], txs[i].hash, 32);
+        if (own) continue;
+        cairn_tx_signing_input(&inputs[i], r->g->chain_id, txs[i].env->body.data,
+                               txs[i].env->body.len);
+        if ((e = cairn_buf_finish(&inputs[i]))) {
+            err = e;
+            goto out;
+        }
+        cairn_sig_item *it = &items[k];
+        it->alg = (cairn_sig_alg)txs[i].env->alg;
+        it->pk = txs[i].env->signer.data;
+        it->pk_len = txs[i].env->signer.len;
+        it->sig = txs[i].env->signature.data;
+        it->sig_len = txs[i].env->signature.len;
+        cairn_signed_message(it->alg, inputs[i].p, inputs[i].len, dig[i], &it->msg, &it->msg_len);
+        which[k++] = i;
+    }
+    if (k) {
+        int e = cairn_sig_verify_many(r->c.sig, res, items, k);
+        if (e == CAIRN_ENOMEM) {
+            err = e;
+            goto out;
+        }
+        for (size_t j = 0; j < k; j++) b->sig_ok[which[j]] = res[j];
+        ST_ADD(r, sigs_verified, k);
+        ST_ADD(r, sig_verify_ns, nanos() - t0);
+    }
+out:
+    for (uint32_t i = 0; txs && i < b->n; i++) {
+        if (txs[i].env) cairn_tx_free(&txs[i]);
+        if (inputs) cairn_buf_free(&inputs[i]);
+    }
+    free(txs);
+    free(items);
+    free(res);
+    free(which);
+    free(inputs);
+    free(dig);
+    if (err) {
+        batch_free(b);
+        return err;
+    }
+    *out = b;
+    return 0;
+}
+
+static int batch_add(cairn_replica *r, batch_obj *b)
+{
+    h32map_slot *s;
+    int added;
+    int err = h32map_put(&r->batches, b->digest, (uint64_t)(uintptr_t)b, &s, &added);
+    if (err || !added) {
+        batch_free(b);
+        return err;
+    }
+    b->seq = ++r->batch_seq;
+    return 0;
+}
+
+static int body_make(uint8_t *env, size_t len, body_obj **out)
+{
+    *out = NULL;
+    body_obj *b = calloc(1, sizeof *b);
+    if (!b) {
+        free(env);
+        return CAIRN_ENOMEM;
+    }
+    b->env = env;
+    b->env_len = len;
+    ProtobufCMessage *m;
+    int err = cairn_pb_decode(&cairn__v1__consensus_envelope__descriptor, env, len,
+                              CAIRN_WIRE_MAX_BYTES, &m);
+    if (err) {
+        body_free(b);
+        return CAIRN_ECONS_WIRE_DECODE;
+    }
+    Cairn__V1__ConsensusEnvelope *e = (Cairn__V1__ConsensusEnvelope *)m;
+    err = CAIRN_ECONS_BATCH;
+    if (e->msg_case == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PAYLOAD && e->payload->n_batch_digests &&
+        e->payload->n_batch_digests <= CAIRN_BLOCK_MAX_TXS) {
+        b->time_ms = e->payload->time_ms;
+        b->n = (uint32_t)e->payload->n_batch_digests;
+        b->batches = calloc(b->n, 32);
+        err = b->batches ? 0 : CAIRN_ENOMEM;
+        for (uint32_t i = 0; !err && i < b->n; i++) {
+            if (e->payload->batch_digests[i].len != 32)
+                err = CAIRN_ECONS_WIRE_ID_LEN;
+            else
+                memcpy(b->batches[i], e->payload->batch_digests[i].data, 32);
+        }
+        if (!err) body_digest(b->time_ms, (const uint8_t(*)[32])b->batches, b->n, b->digest);
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    if (err) {
+        body_free(b);
+        return err;
+    }
+    *out = b;
+    return 0;
+}
+
+static int body_add(cairn_replica *r, body_obj *b)
+{
+    h32map_slot *s;
+    int added;
+    int err = h32map_put(&r->bodies, b->digest, (uint64_t)(uintptr_t)b, &s, &added);
+    if (err || !added) body_free(b);
+    return err;
+}
+
+/* Loads a committed batch or body from the store into memory (for serving or re-applying). */
+static batch_obj *batch_get(cairn_replica *r, const uint8_t d[32])
+{
+    batch_obj *b = batch_find(r, d);
+    if (b) return b;
+    uint8_t *env;
+    size_t len;
+    if (stored(r, 'T', d, &env, &len)) return NULL;
+    if (batch_make(r, env, len, 0, &b) || memcmp(b->digest, d, 32) != 0) {
+        batch_free(b);
+        return NULL;
+    }
+    b->proposed = 1;
+    return batch_add(r, b) ? NULL : batch_find(r, d);
+}
+
+static body_obj *body_get(cairn_replica *r, const uint8_t d[32])
+{
+    body_obj *b = body_find(r, d);
+    if (b) return b;
+    uint8_t *env;
+    size_t len;
+    if (stored(r, 'P', d, &env, &len)) return NULL;
+    if (body_make(env, len, &b) || memcmp(b->digest, d, 32) != 0) {
+        body_free(b);
+        return NULL;
+    }
+    return body_add(r, b) ? NULL : body_find(r, d);
+}
+
+/* ---- fetching what we lack ---- */
+
+static void want_add(cairn_replica *r, const uint8_t d[32], uint32_t first_peer)
+{
+    for (size_t i = 0; i < r->n_wants; i++)
+        if (memcmp(r->wants[i].digest, d, 32) == 0) return;
+    if (r->n_wants == r->cap_wants) {
+        size_t cap = r->cap_wants ? r->cap_wants * 2 : 16;
+        want_item *nw = realloc(r->wants, cap * sizeof *nw);
+        if (!nw) return;
+        r->wants = nw;
+        r->cap_wants = cap;
+    }
+    want_item *w = &r->wants[r->n_wants++];
+    memcpy(w->digest, d, 32);
+    w->asked_at_ms = 0;
+    w->next_peer = first_peer;
+}
+
+static void want_drop(cairn_replica *r, const uint8_t d[32])
+{
+    for (size_t i = 0; i < r->n_wants; i++) {
+        if (memcmp(r->wants[i].digest, d, 32) == 0) {
+            r->wants[i] = r->wants[--r->n_wants];
+            return;
+        }
+    }
+}
+
+/* Asks for wanted objects not asked recently, each from the next peer in turn. */
+static void fetch_wanted(cairn_replica *r)
+{
+    uint64_t now = mono_ms();
+    for (size_t i = 0; i < r->n_wants; i++) {
+        want_item *w = &r->wants[i];
+        if (w->asked_at_ms && now < w->asked_at_ms + FETCH_RETRY_MS) continue;
+        uint32_t peer = w->next_peer % r->n;
+        if (peer == r->c.self) peer = (peer + 1) % r->n;
+        w->next_peer = peer + 1;
+        w->asked_at_ms = now;
+        if (peer == r->c.self) continue;
+        ProtobufCBinaryData dd = {32, w->digest};
+        Cairn__V1__BatchRequest req = CAIRN__V1__BATCH_REQUEST__INIT;
+        req.n_digests = 1;
+        req.digests = &dd;
+        Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
+        e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH_REQUEST;
+        e.batch_request = &req;
+        uint8_t *p;
+        size_t len;
+        if (pack_env(&e, &p, &len) == 0) {
+            send_bytes(r, peer, p, len);
+            free(p);
+        }
+        ST_ADD(r, payload_fetches, 1);
+    }
+}
+
+/* 1 if the payload (body and every batch) is here; otherwise registers what is missing. */
+static int payload_ready(cairn_replica *r, const uint8_t payload[32], uint32_t source)
+{
+    static const uint8_t zero[32];
+    if (memcmp(payload, zero, 32) == 0) return 1;
+    body_obj *b = body_get(r, payload);
+    if (!b) {
+        want_add(r, payload, source);
+        return 0;
+    }
+    int ok = 1;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (!batch_get(r, b->batches[i])) {
+            want_add(r, b->batches[i], source);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+static void mark_proposed(cairn_replica *r, const uint8_t payload[32])
+{
+    body_obj *b = body_find(r, payload);
+    if (!b) return;
+    uint64_t now = mono_ms();
+    for (uint32_t i = 0; i < b->n; i++) {
+        batch_obj *x = batch_find(r, b->batches[i]);
+        if (x && !x->proposed) {
+            x->proposed = 1;
+            x->proposed_at_ms = now;
+        }
+    }
+}
+
+/* ---- the core ---- */
+
+static int step(cairn_replica *r, const cairn_input *in);
+
+static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *token, int *any)
+{
+    *any = 0;
+    *token = 0;
+    const cairn_safety_data *safety = NULL;
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->a[i].type == CAIRN_ACT_PERSIST) {
+            safety = &a->a[i].u.persist.data;
+            *token = a->a[i].u.persist.token;
+            *any = 1;
+        } else if (a->a[i].type == CAIRN_ACT_STORE_BLOCK) {
+            *any = 1;
+        }
+    }
+    if (!*any) return 0;
+    uint64_t t0 = nanos();
+    cairn_txn *t;
+    int err = cairn_store_write_begin(r->c.store, &t);
+    if (err) return err;
+    if (safety) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, safety,
+                                   sizeof *safety, 0);
+    /* The tree record: every stored block above the committed root, with its QC signatures. */
+    if (!err) {
+        const void *v = NULL;
+        size_t vl = 0;
+        int ge = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, &v, &vl);
+        if (ge && ge != CAIRN_ENOENT) err = ge;
+        size_t rec = sizeof(cairn_block) + sizeof(cairn_wire_cert_sigs);
+        size_t extra = 0;
+        for (size_t i = 0; i < a->n; i++) extra += a->a[i].type == CAIRN_ACT_STORE_BLOCK;
+        uint8_t *nv = err ? NULL : malloc(vl + extra * rec + 1);
+        if (!err && !nv) err = CAIRN_ENOMEM;
+        size_t nl = 0;
+        /* Keep only blocks above the committed root (the core's view). */
+        for (size_t off = 0; !err && off + rec <= vl; off += rec) {
+            cairn_block blk;
+            memcpy(&blk, (const uint8_t *)v + off, sizeof blk);
+            if (blk.height > r->core->root.height) {
+                memcpy(nv + nl, (const uint8_t *)v + off, rec);
+                nl += rec;
+            }
+        }
+        for (size_t i = 0; !err && i < a->n; i++) {
+            if (a->a[i].type != CAIRN_ACT_STORE_BLOCK) continue;
+            const cairn_block *blk = &a->a[i].u.commit.block;
+            cairn_wire_cert_sigs cs;
+            memset(&cs, 0, sizeof cs);
+            (void)qc_fill(r, &blk->qc, &cs); /* known: verified when the block arrived */
+            memcpy(nv + nl, blk, sizeof *blk);
+            memcpy(nv + nl + sizeof *blk, &cs, sizeof cs);
+            nl += rec;
+        }
+        if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, nv, nl, 0);
+        free(nv);
+    }
+    if (err) {
+        cairn_txn_abort(t);
+        return err;
+    }
+    err = cairn_txn_commit(t);
+    ST_ADD(r, persist_ns, nanos() - t0);
+    ST_ADD(r, persists, 1);
+    return err;
+}
+
+static void answer_payload(cairn_replica *r, int force_empty);
+static void enqueue_commit(cairn_replica *r, const cairn_block *b, const cairn_qc *qc);
+static void drain_commits(cairn_replica *r);
+static void record_evidence(cairn_replica *r, const cairn_evidence *ev);
+
+static void on_core_timer(uv_timer_t *t)
+{
+    cairn_replica *r = t->data;
+    cairn_input in = {.type = CAIRN_IN_TICK, .now_ms = mono_ms()};
+    (void)step(r, &in);
+}
+
+/* Handles the actions of one step; may step again (PERSIST_DONE, payload answers). */
+static int handle_actions(cairn_replica *r, cairn_actions *a)
+{
+    uint64_t token;
+    int any;
+    int err = persist_step(r, a, &token, &any);
+    if (err) {
+        fatal(r, err, "persist");
+        return err;
+    }
+    /* Copy: stepping again reuses r->acts. */
+    size_t n = a->n;
+    cairn_action *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (!copy) return CAIRN_ENOMEM;
+    memcpy(copy, a->a, n * sizeof *copy);
+    for (size_t i = 0; i < n; i++) {
+        cairn_action *x = &copy[i];
+        rlog(r, CAIRN_LOG_TRACE, "msg=\"core action\" type=%d to=%u round=%llu", x->type, x->to,
+             (unsigned long long)r->core->round);
+        switch (x->type) {
+        case CAIRN_ACT_SEND:
+        case CAIRN_ACT_SYNC_REQUEST:
+            (void)send_core_msg(r, x->to, &x->u.msg);
+            break;
+        case CAIRN_ACT_BROADCAST:
+            (void)send_core_msg(r, UINT32_MAX, &x->u.msg);
+            break;
+        case CAIRN_ACT_SET_TIMER: {
+            uint64_t now = mono_ms();
+            uint64_t d = x->u.deadline_ms > now ? x->u.deadline_ms - now : 0;
+            uv_timer_start(&r->core_timer, on_core_timer, d, 0);
+            break;
+        }
+        case CAIRN_ACT_COMMIT:
+            enqueue_commit(r, &x->u.commit.block, &x->u.commit.qc);
+            break;
+        case CAIRN_ACT_NEED_PAYLOAD:
+            r->payload_round_pending = 1;
+            r->payload_round = x->u.round;
+            r->payload_asked_ms = mono_ms();
+            break;
+        case CAIRN_ACT_FETCH_PAYLOAD: {
+            const cairn_block *b = &x->u.commit.block;
+            if (payload_ready(r, b->payload, b->proposer)) {
+                mark_proposed(r, b->payload);
+                cairn_input in = {.type = CAIRN_IN_PAYLOAD_READY, .now_ms = mono_ms()};
+                memcpy(in.u.block_id, b->id, 32);
+                (void)step(r, &in);
+            } else {
+                for (int w = 0; w < MAX_WAIT_VOTES; w++) {
+                    if (!r->waits[w].used) {
+                        r->waits[w].used = 1;
+                        memcpy(r->waits[w].block_id, b->id, 32);
+                        memcpy(r->waits[w].payload, b->payload, 32);
+                        break;
+                    }
+                }
+                fetch_wanted(r);
+            }
+            break;
+        }
+        case CAIRN_ACT_EVIDENCE:
+            record_evidence(r, &x->u.evidence);
+            break;
+        case CAIRN_ACT_EPOCH_END:
+            rlog(r, CAIRN_LOG_WARN, "msg=\"epoch ended: validator-set changes are not supported "
+                                    "by this build\"");
+            break;
+        default:
+            break; /* PERSIST, STORE_BLOCK: done above */
+        }
+    }
+    free(copy);
+    if (any && token) {
+        cairn_input in = {.type = CAIRN_IN_PERSIST_DONE, .now_ms = mono_ms()};
+        in.u.token = token;
+        (void)step(r, &in);
+    }
+    drain_commits(r);
+    if (r->payload_round_pending) answer_payload(r, 0);
+    ST_SET(r, round, r->core->round);
+    ST_SET(r, qc_rounds, r->core->stat_qc_rounds);
+    ST_SET(r, timeouts_rounds, r->core->stat_tc_rounds);
+    return 0;
+}
+
+static int step(cairn_replica *r, const cairn_input *in)
+{
+    if (r->stopped) return 0;
+    cairn_actions *a = malloc(sizeof *a);
+    if (!a) return CAIRN_ENOMEM;
+    int err = cairn_core_step(r->core, in, a);
+    rlog(r, CAIRN_LOG_TRACE, "msg=\"core step\" input=%d result=%s actions=%zu", in->type,
+         err ? cairn_err_name(err) : "ok", a->n);
+    int herr = handle_actions(r, a);
+    free(a);
+    return err ? err : herr;
+}
+
+/* Re-checks blocks waiting for their payload before the vote. */
+static void recheck_waits(cairn_replica *r)
+{
+    for (int w = 0; w < MAX_WAIT_VOTES; w++) {
+        if (!r->waits[w].used) continue;
+        if (!payload_ready(r, r->waits[w].payload, 0)) continue;
+        r->waits[w].used = 0;
+        mark_proposed(r, r->waits[w].payload);
+        cairn_input in = {.type = CAIRN_IN_PAYLOAD_READY, .now_ms = mono_ms()};
+        memcpy(in.u.block_id, r->waits[w].block_id, 32);
+        (void)step(r, &in);
+    }
+}
+
+/* ---- proposing ---- */
+
+static int tree_has_payload(const cairn_replica *r)
+{
+    static const uint8_t zero[32];
+    for (size_t i = 0; i < CAIRN_CONS_MAX_TREE_BLOCKS; i++) {
+        const cairn_tree_entry *e = &r->core->tree[i];
+        if (e->used && e->b.height > r->core->root.height && memcmp(e->b.payload, zero, 32) != 0)
+            return 1;
+    }
+    for (size_t i = 0; i < r->n_commits; i++)
+        if (memcmp(r->commits[i].block.payload, zero, 32) != 0) return 1;
+    return 0;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    const batch_obj *x = *(batch_obj *const *)a, *y = *(batch_obj *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void on_idle(uv_timer_t *t)
+{
+    answer_payload(t->data, 1);
+}
+
+/* Answers the core's NEED_PAYLOAD: the batches nobody proposed yet, oldest first, up to a
+ * ledger block's limit; or waits (up to IDLE_PROPOSE_MS) when there are none. */
+static void answer_payload(cairn_replica *r, int force_empty)
+{
+    if (!r->payload_round_pending) return;
+    uint64_t now = mono_ms();
+    batch_obj **avail = NULL;
+    size_t na = 0;
+    if (r->batches.n) avail = malloc(r->batches.n * sizeof *avail);
+    for (size_t i = 0; avail && i < r->batches.cap; i++) {
+        if (!r->batches.s[i].used) continue;
+        batch_obj *b = (batch_obj *)(uintptr_t)r->batches.s[i].val;
+        if (b->proposed && now > b->proposed_at_ms + REPROPOSE_AFTER_MS) b->proposed = 0;
+        if (!b->proposed) avail[na++] = b;
+    }
+    if (na == 0 && !force_empty && !tree_has_payload(r) &&
+        now < r->payload_asked_ms + IDLE_PROPOSE_MS) {
+        free(avail);
+        uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + IDLE_PROPOSE_MS - now, 0);
+        return;
+    }
+    qsort(avail, na, sizeof *avail, cmp_seq);
+    cairn_input in = {.type = CAIRN_IN_PAYLOAD, .now_ms = now};
+    in.u.payload.round = r->payload_round;
+    size_t take = 0, txs = 0;
+    while (take < na && txs + avail[take]->n <= CAIRN_BLOCK_MAX_TXS) txs += avail[take++]->n;
+    if (take > 0) {
+        uint8_t(*d)[32] = malloc(take * 32);
+        ProtobufCBinaryData *bd = malloc(take * sizeof *bd);
+        body_obj *body = calloc(1, sizeof *body);
+        int err = d && bd && body ? 0 : CAIRN_ENOMEM;
+        if (!err) {
+            for (size_t i = 0; i < take; i++) {
+                memcpy(d[i], avail[i]->digest, 32);
+                bd[i] = (ProtobufCBinaryData){32, d[i]};
+            }
+            Cairn__V1__BlockPayload bp = CAIRN__V1__BLOCK_PAYLOAD__INIT;
+            bp.time_ms = wall_ms();
+            bp.n_batch_digests = take;
+            bp.batch_digests = bd;
+            Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
+            e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PAYLOAD;
+            e.payload = &bp;
+            body->time_ms = bp.time_ms;
+            body->n = (uint32_t)take;
+            body->batches = d;
+            d = NULL;
+            body_digest(body->time_ms, (const uint8_t(*)[32])body->batches, body->n,
+                        body->digest);
+            err = pack_env(&e, &body->env, &body->env_len);
+        }
+        if (!err) {
+            memcpy(in.u.payload.digest, body->digest, 32);
+            broadcast_bytes(r, body->env, body->env_len); /* before the proposal, same links */
+            err = body_add(r, body);
+            body = NULL;
+            mark_proposed(r, in.u.payload.digest);
+        }
+        free(d);
+        free(bd);
+        body_free(body);
+        if (err) memset(in.u.payload.digest, 0, 32);
+    }
+    free(avail);
+    r->payload_round_pending = 0;
+    uv_timer_stop(&r->idle_timer);
+    (void)step(r, &in);
+}
+
+/* ---- commit certificates ---- */
+
+static void cert_write(cairn_replica *r, cert_slot *s)
+{
+    if (s->done || !s->have_local || s->power * 3 <= r->total_power * 2) return;
+    cairn_certificate c = s->cert;
+    /* Canonical order: ascending validator index. */
+    for (uint32_t i = 1; i < c.n; i++)
+        for (uint32_t j = i; j > 0 && c.sigs[j - 1].validator > c.sigs[j].validator; j--) {
+            cairn_cert_sig x = c.sigs[j];
+            c.sigs[j] = c.sigs[j - 1];
+            c.sigs[j - 1] = x;
+        }
+    cairn_txn *t;
+    int err = cairn_store_write_begin(r->c.store, &t);
+    if (!err && (err = cairn_chain_put_certificate(t, &c))) cairn_txn_abort(t);
+    if (!err) err = cairn_txn_commit(t);
+    if (err) {
+        fatal(r, err, "certificate");
+        return;
+    }
+    s->done = 1;
+    uint64_t cur = atomic_load(&r->st[ST_IDX(certified_height)]);
+    if (s->height > cur) ST_SET(r, certified_height, s->height);
+    rlog(r, CAIRN_LOG_DEBUG, "msg=\"block certified\" height=%llu signers=%u",
+         (unsigned long long)s->height, c.n);
+}
+
+static cert_slot *cert_slot_for(cairn_replica *r, uint64_t height)
+{
+    cert_slot *s = &r->certs[height % CERT_WINDOW];
+    if (s->height != height) {
+        memset(s, 0, sizeof *s);
+        s->height = height;
+        s->cert.height = height;
+    }
+    return s;
+}
+
+static void cert_add(cairn_replica *r, uint64_t height, const uint8_t hash[32], uint32_t v,
+                     const uint8_t sig[64])
+{
+    cert_slot *s = cert_slot_for(r, height);
+    if (s->done || v >= r->n || (s->signers[v / 64] >> (v % 64) & 1)) return;
+    const uint8_t *want = s->have_local ? s->local_hash : (s->cert.n ? s->seen_hash : NULL);
+    if (want && memcmp(want, hash, 32) != 0) {
+        rlog(r, CAIRN_LOG_WARN, "msg=\"commit signature for another block hash\" height=%llu "
+                                "validator=%u", (unsigned long long)height, v);
+        return;
+    }
+    if (!want) {
+        memcpy(s->seen_hash, hash, 32);
+        memcpy(s->cert.block_hash, hash, 32);
+    }
+    s->cert.sigs[s->cert.n].validator = v;
+    memcpy(s->cert.sigs[s->cert.n].sig, sig, 64);
+    s->cert.n++;
+    s->signers[v / 64] |= 1ull << (v % 64);
+    s->power += r->g->validators[v].power;
+    cert_write(r, s);
+}
+
+/* Our own block: keep the signatures that match it, add ours, tell everyone. */
+static void cert_local(cairn_replica *r, uint64_t height, const uint8_t hash[32])
+{
+    cert_slot *s = cert_slot_for(r, height);
+    if (s->cert.n && memcmp(s->seen_hash, hash, 32) != 0) {
+        uint64_t h = s->height;
+        memset(s, 0, sizeof *s);
+        s->height = h;
+        s->cert.height = h;
+    }
+    s->have_local = 1;
+    memcpy(s->local_hash, hash, 32);
+    memcpy(s->cert.block_hash, hash, 32);
+    uint8_t sig[64];
+    if (cairn_commit_sign(r->g->chain_id, height, hash, r->c.seed, sig)) return;
+    cert_add(r, height, hash, r->c.self, sig);
+    cert_write(r, s);
+
+    Cairn__V1__CommitVote cs = CAIRN__V1__COMMIT_VOTE__INIT;
+    cs.height = height;
+    cs.block_hash = (ProtobufCBinaryData){32, (uint8_t *)hash};
+    cs.validator_index = r->c.self;
+    cs.signature = (ProtobufCBinaryData){64, sig};
+    Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
+    e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE;
+    e.commit_vote = &cs;
+    uint8_t *p;
+    size_t len;
+    if (pack_env(&e, &p, &len) == 0) {
+        broadcast_bytes(r, p, len);
+        free(p);
+    }
+}
+
+static int on_commit_sig(cairn_replica *r, uint32_t peer, const Cairn__V1__CommitVote *cs)
+{
+    if (cs->validator_index != peer || cs->block_hash.len != 32 || cs->signature.len != 64)
+        return CAIRN_ECONS_MALFORMED;
+    uint64_t cur = atomic_load(&r->st[ST_IDX(ledger_height)]);
+    if (cs->height == 0 || cs->height + CERT_WINDOW / 2 < cur || cs->height > cur + CERT_WINDOW / 2)
+        return CAIRN_ECONS_STALE;
+    cert_slot *s = cert_slot_for(r, cs->height);
+    if (s->done) return 0;
+    cairn_buf b = CAIRN_BUF_INIT;
+    cairn_commit_signing_input(&b, r->g->chain_id, cs->height, cs->block_hash.data);
+    int err = cairn_buf_finish(&b);
+    if (!err && cairn_ed25519_verify(r->c.sig, r->g->validators[peer].key.key, b.p, b.len,
+                                     cs->signature.data))
+        err = CAIRN_ECONS_SIGNATURE;
+    cairn_buf_free(&b);
+    if (!err) cert_add(r, cs->height, cs->block_hash.data, peer, cs->signature.data);
+    return err;
+}
+
+/* ---- applying committed blocks ---- */
+
+static void enqueue_commit(cairn_replica *r, const cairn_block *b, const cairn_qc *qc)
+{
+    if (b->height <= r->applied_cons_height) return;
+    for (size_t i = 0; i < r->n_commits; i++)
+        if (r->commits[i].block.height == b->height) return;
+    if (r->n_commits == r->cap_commits) {
+        size_t cap = r->cap_commits ? r->cap_commits * 2 : 16;
+        commit_item *nc = realloc(r->commits, cap * sizeof *nc);
+        if (!nc) {
+            fatal(r, CAIRN_ENOMEM, "commit queue");
+            return;
+        }
+        r->commits = nc;
+        r->cap_commits = cap;
+    }
+    r->commits[r->n_commits].block = *b;
+    r->commits[r->n_commits].qc = *qc;
+    r->n_commits++;
+    (void)payload_ready(r, b->payload, b->proposer);
+}
+
+static void key_h(uint8_t key[9], char kind, uint64_t h)
+{
+    key[0] = (uint8_t)kind;
+    cairn_put_u64be(key + 1, h);
+}
+
+static int put_obj(cairn_txn *t, char kind, const uint8_t d[32], const uint8_t *v, size_t len)
+{
+    uint8_t key[33];
+    key[0] = (uint8_t)kind;
+    memcpy(key + 1, d, 32);
+    return cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 33, v, len, 0);
+}
+
+/* The committed block with its QC signatures, as a one-block sync response (for serving). */
+static int put_committed(cairn_replica *r, cairn_txn *t, const cairn_block *b, const cairn_qc *qc)
+{
+    cairn_sync_response *resp = calloc(1, sizeof *resp);
+    cairn_wire_sync_sigs *sigs = calloc(1, sizeof *sigs);
+    int err = resp && sigs ? 0 : CAIRN_ENOMEM;
+    cairn_buf buf = CAIRN_BUF_INIT;
+    if (!err) {
+        resp->epoch = b->epoch;
+        resp->n_blocks = 1;
+        resp->blocks[0] = *b;
+        resp->tail_qc = *qc;
+        if (qc_fill(r, &b->qc, &sigs->block_qc[0]) || qc_fill(r, qc, &sigs->tail_qc))
+            memset(sigs, 0, sizeof *sigs); /* unknown signatures: stored unsigned */
+        err = cairn_wire_encode_sync(resp, sigs, &buf);
+        if (!err) err = cairn_buf_finish(&buf);
+    }
+    uint8_t key[9];
+    key_h(key, 'C', b->height);
+    if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 9, buf.p, buf.len, 0);
+    if (!err) {
+        uint8_t root[sizeof *b + sizeof *qc];
+        memcpy(root, b, sizeof *b);
+        memcpy(root + sizeof *b, qc, sizeof *qc);
+        err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, root, sizeof root,
+                            0);
+    }
+    cairn_buf_free(&buf);
+    free(resp);
+    free(sigs);
+    return err;
+}
+
+/* Applies one committed block: its transactions (without duplicates) as one ledger block. */
+static int apply_commit(cairn_replica *r, const commit_item *ci)
+{
+    static const uint8_t zero[32];
+    const cairn_block *blk = &ci->block;
+    uint64_t t0 = nanos();
+    body_obj *body = NULL;
+    size_t total = 0;
+    if (memcmp(blk->payload, zero, 32) != 0) {
+        body = body_get(r, blk->payload);
+        if (!body) return CAIRN_ENOENT;
+        for (uint32_t i = 0; i < body->n; i++) {
+            batch_obj *b = batch_get(r, body->batches[i]);
+            if (!b) return CAIRN_ENOENT;
+            total += b->n;
+        }
+    }
+    cairn_log_leaf *leaves = calloc(total + 1, sizeof *leaves);
+    int *sig_ok = calloc(total + 1, sizeof *sig_ok);
+    int32_t *results = calloc(total + 1, sizeof *results);
+    uint8_t(*rel)[32] = calloc(total + 1, 32);
+    h32map seen = {0};
+    size_t n = 0, nrel = 0, dups = 0;
+    cairn_txn *t = NULL;
+    int err = leaves && sig_ok && results && rel ? 0 : CAIRN_ENOMEM;
+    if (!err) err = cairn_store_write_begin(r->c.store, &t);
+    int ledger_block = 0;
+    cairn_block_out out;
+    for (uint32_t i = 0; !err && body && i < body->n; i++) {
+        batch_obj *b = batch_get(r, body->batches[i]);
+        uint8_t key[33] = {'T'};
+        memcpy(key + 1, b->digest, 32);
+        const void *v;
+        size_t vl;
+        int ge = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 33, &v, &vl);
+        if (ge == 0) { /* the batch was committed in an earlier block */
+            dups += b->n;
+            continue;
+        }
+        if (ge != CAIRN_ENOENT) {
+            err = ge;
+            break;
+        }
+        for (uint32_t j = 0; !err && j < b->n; j++) {
+            memcpy(rel[nrel++], b->hashes[j], 32);
+            h32map_slot *sl;
+            int added;
+            if ((err = h32map_put(&seen, b->hashes[j], 0, &sl, &added))) break;
+            cairn_tx_status st;
+            int se = added ? cairn_chain_tx_status(t, b->hashes[j], &st) : 0;
+            if (!added || se == 0) {
+                dups++;
+                continue;
+            }
+            if (se != CAIRN_ENOENT) {
+                err = se;
+                break;
+            }
+            const ProtobufCBinaryData *raw = &b->msg->batch->txs[j];
+            leaves[n] = (cairn_log_leaf){raw->data, raw->len};
+            sig_ok[n] = b->sig_ok[j];
+            n++;
+        }
+        if (!err) err = put_obj(t, 'T', b->digest, b->env, b->env_len);
+    }
+    if (!err && body) err = put_obj(t, 'P', body->digest, body->env, body->env_len);
+    if (!err && n > 0) {
+        cairn_header head;
+        err = cairn_chain_head(t, &head, NULL);
+        uint64_t time_ms = body->time_ms > head.time_ms ? body->time_ms : head.time_ms;
+        if (!err)
+            err = cairn_chain_apply_block(r->c.chain, t, time_ms, r->g->validators[blk->proposer].id,
+                                          leaves, n, sig_ok, &out, results);
+        ledger_block = !err;
+    }
+    if (!err) err = put_committed(r, t, blk, &ci->qc);
+    if (!err) {
+        err = cairn_txn_commit(t);
+        t = NULL;
+    }
+    cairn_txn_abort(t);
+    h32map_free(&seen);
+    if (!err) {
+        r->applied_cons_height = blk->height;
+        cairn_mempool_release(r->c.mp, (const uint8_t(*)[32])rel, nrel);
+        for (uint32_t i = 0; body && i < body->n; i++) {
+            h32map_slot *s = h32map_find(&r->batches, body->batches[i]);
+            if (s) {
+                batch_obj *b = (batch_obj *)(uintptr_t)s->val;
+                h32map_del(&r->batches, body->batches[i]);
+                batch_free(b);
+            }
+        }
+        if (body) {
+            h32map_del(&r->bodies, body->digest);
+            body_free(body);
+        }
+        size_t ok = 0;
+        for (size_t i = 0; i < n; i++) ok += results[i] == 0;
+        ST_ADD(r, commits, 1);
+        if (!n) ST_ADD(r, empty_commits, 1);
+        ST_ADD(r, txs_committed, ok);
+        ST_ADD(r, txs_rejected, n - ok);
+        ST_ADD(r, txs_duplicate, dups);
+        ST_SET(r, cons_height, blk->height);
+        ST_ADD(r, apply_ns, nanos() - t0);
+        ST_ADD(r, applies, 1);
+        if (ledger_block) {
+            ST_SET(r, ledger_height, out.header.height);
+            rlog(r, CAIRN_LOG_INFO,
+                 "msg=\"block committed\" height=%llu round=%llu txs=%zu applied=%zu "
+                 "duplicates=%zu log_size=%llu",
+                 (unsigned long long)out.header.height, (unsigned long long)blk->round, n, ok,
+                 dups, (unsigned long long)out.header.log_size);
+            cert_local(r, out.header.height, out.hash);
+        }
+    }
+    free(leaves);
+    free(sig_ok);
+    free(results);
+    free(rel);
+    return err;
+}
+
+static void drain_commits(cairn_replica *r)
+{
+    size_t done = 0;
+    while (done < r->n_commits && !r->stopped) {
+        commit_item *ci = &r->commits[done];
+        if (!payload_ready(r, ci->block.payload, ci->block.proposer)) {
+            fetch_wanted(r);
+            break;
+        }
+        int err = apply_commit(r, ci);
+        if (err == CAIRN_ENOENT) break;
+        if (err) {
+            fatal(r, err, "apply");
+            break;
+        }
+        done++;
+    }
+    if (done) {
+        memmove(r->commits, r->commits + done, (r->n_commits - done) * sizeof *r->commits);
+        r->n_commits -= done;
+    }
+}
+
+static void record_evidence(cairn_replica *r, const cairn_evidence *ev)
+{
+    ST_ADD(r, evidence, 1);
+    rlog(r, CAIRN_LOG_WARN, "msg=\"equivocation evidence\" kind=%s offender=%u epoch=%llu round=%llu",
+         ev->kind == CAIRN_MSG_PROPOSAL ? "proposal" : "vote", ev->offender,
+         (unsigned long long)ev->epoch, (unsigned long long)ev->round);
+    uint8_t key[9];
+    key_h(key, 'E', ++r->evidence_seq);
+    cairn_txn *t;
+    int err = cairn_store_write_begin(r->c.store, &t);
+    if (!err && (err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 9, ev, sizeof *ev, 0)))
+        cairn_txn_abort(t);
+    if (!err) err = cairn_txn_commit(t);
+    if (err) fatal(r, err, "evidence");
+}
+
+/* ---- batches from our mempool ---- */
+
+static void cut_batches(cairn_replica *r)
+{
+    for (int k = 0; k < 16 && cairn_mempool_size(r->c.mp) > 0; k++) {
+        cairn_mempool_batch mb;
+        if (cairn_mempool_take(r->c.mp, r->c.cfg->block_max_txs, BATCH_MAX_BYTES, &mb) || !mb.n) {
+            cairn_mempool_batch_free(&mb);
+            return;
+        }
+        ProtobufCBinaryData *txs = malloc(mb.n * sizeof *txs);
+        uint8_t digest[32];
+        uint8_t *env = NULL;
+        size_t len = 0;
+        int err = txs ? 0 : CAIRN_ENOMEM;
+        if (!err) {
+            for (size_t i = 0; i < mb.n; i++)
+                txs[i] = (ProtobufCBinaryData){mb.txs[i].len, (uint8_t *)mb.txs[i].data};
+            Cairn__V1__TxBatch tb = CAIRN__V1__TX_BATCH__INIT;
+            tb.n_txs = mb.n;
+            tb.txs = txs;
+            batch_digest(&tb, digest);
+            tb.digest = (ProtobufCBinaryData){32, digest};
+            Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
+            e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH;
+            e.batch = &tb;
+            err = pack_env(&e, &env, &len);
+        }
+        free(txs);
+        batch_obj *b = NULL;
+        if (!err) err = batch_make(r, env, len, 1, &b);
+        if (!err) {
+            broadcast_bytes(r, b->env, b->env_len);
+            err = batch_add(r, b);
+            ST_ADD(r, batches_made, 1);
+        }
+        if (err) {
+            /* The transactions stay pending until they expire from the API's view; log it. */
+            cairn_mempool_release(r->c.mp, (const uint8_t(*)[32])mb.hashes, mb.n);
+            rlog(r, CAIRN_LOG_WARN, "msg=\"cannot make a batch\" error=%s", cairn_err_name(err));
+        }
+        cairn_mempool_batch_free(&mb);
+    }
+    if (r->payload_round_pending) answer_payload(r, 0);
+}
+
+static void on_batch_timer(uv_timer_t *t)
+{
+    cut_batches(t->data);
+}
+
+void cairn_replica_kick(cairn_replica *r)
+{
+    if (r && cairn_mempool_size(r->c.mp) >= r->c.cfg->block_max_txs) cut_batches(r);
+}
+
+/* ---- serving sync ---- */
+
+static void serve_sync(cairn_replica *r, uint32_t peer, uint64_t from)
+{
+    cairn_sync_response *resp = r->sync_resp, *one = calloc(1, sizeof *one);
+    cairn_wire_sync_sigs *sigs = r->sync_sigs, *one_sigs = calloc(1, sizeof *one_sigs);
+    if (!one || !one_sigs) goto out;
+    memset(resp, 0, sizeof *resp);
+    memset(sigs, 0, sizeof *sigs);
+    resp->epoch = r->core->cfg.epoch;
+    cairn_txn *t;
+    if (from == 0) from = 1;
+    if (cairn_store_read_begin(r->c.store, &t) == 0) {
+        for (uint64_t h = from; h <= r->applied_cons_height && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
+            uint8_t key[9];
+            key_h(key, 'C', h);
+            const void *v;
+            size_t vl;
+            if (cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 9, &v, &vl)) break;
+            if (cairn_wire_decode_sync(v, vl, one, one_sigs) || one->n_blocks != 1) break;
+            resp->blocks[resp->n_blocks] = one->blocks[0];
+            sigs->block_qc[resp->n_blocks] = one_sigs->block_qc[0];
+            resp->tail_qc = one->tail_qc;
+            sigs->tail_qc = one_sigs->tail_qc;
+            resp->n_blocks++;
+        }
+        cairn_txn_abort(t);
+    }
+    if (resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS) {
+        cairn_block chain[CAIRN_CONS_SYNC_MAX_BLOCKS];
+        cairn_qc tail;
+        size_t k = cairn_core_certified_chain(r->core, chain, CAIRN_CONS_SYNC_MAX_BLOCKS, &tail);
+        const uint8_t *last = resp->n_blocks ? resp->blocks[resp->n_blocks - 1].id : NULL;
+        uint64_t next_h = resp->n_blocks ? resp->blocks[resp->n_blocks - 1].height + 1 : from;
+        size_t j = 0;
+        while (j < k && chain[j].height < next_h) j++;
+        if (j < k && chain[j].height == next_h &&
+            (!last || memcmp(chain[j].parent_id, last, 32) == 0)) {
+            size_t start = resp->n_blocks;
+            for (; j < k && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; j++) {
+                if (qc_fill(r, &chain[j].qc, &sigs->block_qc[resp->n_blocks])) break;
+                resp->blocks[resp->n_blocks++] = chain[j];
+            }
+            if (j == k && resp->n_blocks > start && qc_fill(r, &tail, &sigs->tail_qc) == 0)
+                resp->tail_qc = tail;
+            else
+                resp->n_blocks = (uint32_t)start; /* keep only the committed part */
+        }
+    }
+    if (resp->n_blocks == 0) goto out;
+    cairn_buf b = CAIRN_BUF_INIT;
+    if (cairn_wire_encode_sync(resp, sigs, &b) == 0 && cairn_buf_finish(&b) == 0) {
+        send_bytes(r, peer, b.p, b.len);
+        ST_ADD(r, sync_requests_served, 1);
+    }
+    cairn_buf_free(&b);
+out:
+    free(one);
+    free(one_sigs);
+}
+
+/* ---- receiving ---- */
+
+static int on_core_message(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len)
+{
+    cairn_msg *m = malloc(sizeof *m);
+    cairn_wire_sigs *s = malloc(sizeof *s);
+    int err = m && s ? 0 : CAIRN_ENOMEM;
+    if (!err) err = cairn_wire_decode_msg(p, len, m, s);
+    if (!err && m->sender != peer) err = CAIRN_ECONS_SENDER;
+    if (!err && m->type != CAIRN_MSG_SYNC_REQUEST && !s->has_msg) err = CAIRN_ECONS_SIGNATURE;
+    if (!err) {
+        switch (m->type) {
+        case CAIRN_MSG_PROPOSAL: {
+            const cairn_proposal *pr = &m->u.proposal;
+            err = verify_msg(r, peer, SIG_PROPOSAL, pr->block.epoch, pr->block.round, pr->block.id,
+                             0, s->msg);
+            if (!err) err = qc_verify(r, &pr->block.qc, &s->qc);
+            if (!err && pr->has_tc) err = tc_verify(r, &pr->tc, &s->tc);
+            break;
+        }
+        case CAIRN_MSG_VOTE: {
+            const cairn_vote *v = &m->u.vote;
+            err = verify_msg(r, peer, SIG_VOTE, v->epoch, v->round, v->block_id, 0, s->msg);
+            qc_sigs *q = err ? NULL : qc_get(r, v->block_id, 1);
+            if (q) {
+                memcpy(q->sig[peer], s->msg, 64);
+                q->have |= 1ull << peer;
+            }
+            break;
+        }
+        case CAIRN_MSG_TIMEOUT: {
+            const cairn_timeout *to = &m->u.timeout;
+            err = verify_msg(r, peer, SIG_TIMEOUT, to->epoch, to->round, NULL, to->high_qc.round,
+                             s->msg);
+            if (!err) to_put(r, to->round, peer, to->high_qc.round, s->msg);
+            if (!err) err = qc_verify(r, &to->high_qc, &s->qc);
+            if (!err && to->has_tc) err = tc_verify(r, &to->last_tc, &s->tc);
+            break;
+        }
+        case CAIRN_MSG_SYNC_REQUEST:
+            serve_sync(r, peer, m->u.sync_request.from_height);
+            break;
+        default:
+            err = CAIRN_ECONS_MALFORMED;
+        }
+    }
+    if (!err && m->type != CAIRN_MSG_SYNC_REQUEST) {
+        cairn_input in = {.type = CAIRN_IN_MESSAGE, .now_ms = mono_ms()};
+        in.u.msg = m;
+        int se = step(r, &in);
+        if (se && se != CAIRN_ECONS_STALE)
+            rlog(r, CAIRN_LOG_DEBUG, "msg=\"consensus input refused\" peer=%u type=%d error=%s",
+                 peer, m->type, cairn_err_name(se));
+    }
+    free(m);
+    free(s);
+    return err;
+}
+
+static int on_sync_response(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len)
+{
+    cairn_sync_response *resp = r->sync_resp;
+    cairn_wire_sync_sigs *sigs = r->sync_sigs;
+    int err = cairn_wire_decode_sync(p, len, resp, sigs);
+    for (uint32_t i = 0; !err && i < resp->n_blocks; i++)
+        err = qc_verify(r, &resp->blocks[i].qc, &sigs->block_qc[i]);
+    if (!err) err = qc_verify(r, &resp->tail_qc, &sigs->tail_qc);
+    if (err) return err;
+    cairn_sync_response *copy = malloc(sizeof *copy);
+    if (!copy) return CAIRN_ENOMEM;
+    *copy = *resp; /* the scratch may be reused while stepping */
+    cairn_input in = {.type = CAIRN_IN_SYNC_RESPONSE, .now_ms = mono_ms()};
+    in.u.sync.resp = copy;
+    in.u.sync.from = peer;
+    int se = step(r, &in);
+    if (!se) ST_ADD(r, sync_responses_applied, 1);
+    free(copy);
+    return 0;
+}
+
+static void objects_arrived(cairn_replica *r)
+{
+    recheck_waits(r);
+    drain_commits(r);
+    if (r->payload_round_pending) answer_payload(r, 0);
+}
+
+static int on_envelope(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len, int field)
+{
+    int err = 0;
+    if (field == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH) {
+        uint8_t *env = malloc(len);
+        if (!env) return CAIRN_ENOMEM;
+        memcpy(env, p, len);
+        batch_obj *b;
+        if ((err = batch_make(r, env, len, 0, &b))) return err;
+        uint8_t d[32];
+        memcpy(d, b->digest, 32);
+        if ((err = batch_add(r, b))) return err;
+        ST_ADD(r, batches_received, 1);
+        want_drop(r, d);
+        objects_arrived(r);
+        return 0;
+    }
+    if (field == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PAYLOAD) {
+        uint8_t *env = malloc(len);
+        if (!env) return CAIRN_ENOMEM;
+        memcpy(env, p, len);
+        body_obj *b;
+        if ((err = body_make(env, len, &b))) return err;
+        uint8_t d[32];
+        memcpy(d, b->digest, 32);
+        if ((err = body_add(r, b))) return err;
+        want_drop(r, d);
+        objects_arrived(r);
+        return 0;
+    }
+    ProtobufCMessage *m;
+    if (cairn_pb_decode(&cairn__v1__consensus_envelope__descriptor, p, len, CAIRN_WIRE_MAX_BYTES,
+                        &m))
+        return CAIRN_ECONS_WIRE_DECODE;
+    Cairn__V1__ConsensusEnvelope *e = (Cairn__V1__ConsensusEnvelope *)m;
+    if (e->msg_case == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH_REQUEST) {
+        for (size_t i = 0; i < e->batch_request->n_digests && i < 64; i++) {
+            const ProtobufCBinaryData *d = &e->batch_request->digests[i];
+            if (d->len != 32) {
+                err = CAIRN_ECONS_WIRE_ID_LEN;
+                break;
+            }
+            batch_obj *b = batch_get(r, d->data);
+            body_obj *bo = b ? NULL : body_get(r, d->data);
+            if (b) send_bytes(r, peer, b->env, b->env_len), ST_ADD(r, batches_fetched, 1);
+            if (bo) send_bytes(r, peer, bo->env, bo->env_len);
+        }
+    } else if (e->msg_case == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE) {
+        err = on_commit_sig(r, peer, e->commit_vote);
+    } else {
+        err = CAIRN_ECONS_WIRE_KIND;
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return err;
+}
+
+static void on_message(void *ctx, uint32_t peer, const uint8_t *p, size_t len)
+{
+    cairn_replica *r = ctx;
+    if (r->stopped) return;
+    ST_ADD(r, msgs_in, 1);
+    int err = CAIRN_ECONS_WIRE_DECODE;
+    /* The envelope is one oneof field: its first byte is the tag (field << 3 | 2). */
+    int field = len > 0 && (p[0] & 7) == 2 ? p[0] >> 3 : 0;
+    switch (field) {
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PROPOSAL:
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_VOTE:
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_TIMEOUT:
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_SYNC_REQUEST:
+        err = on_core_message(r, peer, p, len);
+        break;
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_SYNC_RESPONSE:
+        err = on_sync_response(r, peer, p, len);
+        break;
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH:
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH_REQUEST:
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PAYLOAD:
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE:
+        err = on_envelope(r, peer, p, len, field);
+        break;
+    default:
+        break;
+    }
+    if (err && err != CAIRN_ECONS_STALE) {
+        ST_ADD(r, msgs_bad, 1);
+        rlog(r, CAIRN_LOG_DEBUG, "msg=\"peer message refused\" peer=%u kind=%d error=%s", peer,
+             field, cairn_err_name(err));
+    }
+}
+
+static void on_link(void *ctx, uint32_t peer, int up)
+{
+    cairn_replica *r = ctx;
+    if (up)
+        ST_ADD(r, peers_up, 1);
+    else
+        atomic_fetch_sub(&r->st[ST_IDX(peers_up)], 1);
+    rlog(r, CAIRN_LOG_INFO, "msg=\"peer link %s\" peer=%u", up ? "up" : "down", peer);
+}
+
+/* ---- housekeeping ---- */
+
+static void prune_qcs(cairn_replica *r)
+{
+    if (r->qcs.n < 4096) return;
+    /* Drop every cached QC signature set except those of the tree's blocks and the high QC. */
+    h32map keep = {0};
+    for (size_t i = 0; i < CAIRN_CONS_MAX_TREE_BLOCKS; i++) {
+        const cairn_tree_entry *e = &r->core->tree[i];
+        if (!e->used) continue;
+        const uint8_t *ids[2] = {e->b.id, e->b.qc.block_id};
+        for (int k = 0; k < 2; k++) {
+            h32map_slot *s = h32map_find(&r->qcs, ids[k]), *ns;
+            int added;
+            if (s && h32map_put(&keep, ids[k], s->val, &ns, &added) == 0 && added) s->val = 0;
+        }
+    }
+    for (size_t i = 0; i < r->qcs.cap; i++)
+        if (r->qcs.s[i].used) free((void *)(uintptr_t)r->qcs.s[i].val);
+    h32map_free(&r->qcs);
+    r->qcs = keep;
+}
+
+static void on_house(uv_timer_t *t)
+{
+    cairn_replica *r = t->data;
+    fetch_wanted(r);
+    objects_arrived(r);
+    prune_qcs(r);
+}
+
+/* ---- lifecycle ---- */
+
+static int parse_hostport(const char *s, size_t len, cairn_net_peer *p)
+{
+    const char *colon = memrchr(s, ':', len);
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof p->host) return CAIRN_EGENESIS;
+    memcpy(p->host, s, (size_t)(colon - s));
+    p->host[colon - s] = 0;
+    uint64_t port = 0;
+    for (const char *c = colon + 1; c < s + len; c++) {
+        if (*c < '0' || *c > '9' || (port = port * 10 + (uint64_t)(*c - '0')) > 65535)
+            return CAIRN_EGENESIS;
+    }
+    if (port == 0) return CAIRN_EGENESIS;
+    p->port = (uint16_t)port;
+    return 0;
+}
+
+static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *safety,
+                   cairn_block **blocks)
+{
+    *blocks = NULL;
+    memset(rs, 0, sizeof *rs);
+    rs->root = r->genesis_block;
+    rs->root_qc = r->genesis_qc;
+    cairn_txn *t;
+    int err = cairn_store_read_begin(r->c.store, &t);
+    if (err) return err;
+    const void *v;
+    size_t vl;
+    if ((err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, &v, &vl)) ==
+        0) {
+        if (vl != sizeof *safety) err = CAIRN_ESTORE_CORRUPT;
+        else {
+            memcpy(safety, v, vl);
+            rs->safety = safety;
+        }
+    } else if (err == CAIRN_ENOENT)
+        err = 0;
+    if (!err &&
+        (err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, &v, &vl)) == 0) {
+        if (vl != sizeof(cairn_block) + sizeof(cairn_qc)) err = CAIRN_ESTORE_CORRUPT;
+        else {
+            memcpy(&rs->root, v, sizeof(cairn_block));
+            memcpy(&rs->root_qc, (const uint8_t *)v + sizeof(cairn_block), sizeof(cairn_qc));
+        }
+    } else if (err == CAIRN_ENOENT)
+        err = 0;
+    if (!err &&
+        (err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, &v, &vl)) == 0) {
+        size_t rec = sizeof(cairn_block) + sizeof(cairn_wire_cert_sigs);
+        size_t n = vl / rec;
+        *blocks = calloc(n + 1, sizeof **blocks);
+        if (!*blocks) err = CAIRN_ENOMEM;
+        for (size_t i = 0; !err && i < n; i++) {
+            cairn_block b;
+            cairn_wire_cert_sigs cs;
+            memcpy(&b, (const uint8_t *)v + i * rec, sizeof b);
+            memcpy(&cs, (const uint8_t *)v + i * rec + sizeof b, sizeof cs);
+            if (b.height <= rs->root.height) continue;
+            (*blocks)[rs->n_blocks++] = b;
+            qc_sigs *q = cs.n ? qc_get(r, b.qc.block_id, 1) : NULL;
+            for (uint32_t k = 0, s = 0; q && k < CAIRN_CONS_MAX_VALIDATORS && s < cs.n; k++) {
+                if (!(b.qc.signers >> k & 1)) continue;
+                memcpy(q->sig[k], cs.sig[s++], 64);
+                q->have |= 1ull << k;
+            }
+        }
+        rs->blocks = *blocks;
+    } else if (err == CAIRN_ENOENT)
+        err = 0;
+    cairn_header head;
+    if (!err && (err = cairn_chain_head(t, &head, NULL)) == 0) {
+        ST_SET(r, ledger_height, head.height);
+        uint64_t h = head.height;
+        cairn_certificate c;
+        while (h > 0 && cairn_chain_certificate(t, h, &c) == CAIRN_ENOENT) h--;
+        ST_SET(r, certified_height, h);
+    }
+    cairn_txn_abort(t);
+    return err;
+}
+
+int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, char *msg,
+                        size_t msg_cap)
+{
+    *out = NULL;
+    cairn_replica *r = calloc(1, sizeof *r);
+    if (!r) return CAIRN_ENOMEM;
+    r->c = *cfg;
+    r->g = cfg->g;
+    r->n = (uint32_t)cfg->g->n_validators;
+    int err = 0;
+    if (r->n == 0 || r->n > CAIRN_CONS_MAX_VALIDATORS || cfg->self >= r->n) {
+        snprintf(msg, msg_cap, "the genesis must have 1..%d validators", CAIRN_CONS_MAX_VALIDATORS);
+        free(r);
+        return CAIRN_EUNSUPPORTED;
+    }
+    crypto_sign_seed_keypair(r->pk, r->sk, cfg->seed);
+    r->core = calloc(1, sizeof *r->core);
+    r->tos = calloc(TO_ROUNDS, sizeof *r->tos);
+    r->certs = calloc(CERT_WINDOW, sizeof *r->certs);
+    r->sync_resp = calloc(1, sizeof *r->sync_resp);
+    r->sync_sigs = calloc(1, sizeof *r->sync_sigs);
+    cairn_net_peer *peers = calloc(r->n, sizeof *peers);
+    cairn_block *blocks = NULL;
+    if (!r->core || !r->tos || !r->certs || !r->sync_resp || !r->sync_sigs || !peers) {
+        err = CAIRN_ENOMEM;
+        goto fail;
+    }
+    cairn_core_config cc = {.epoch = 0, .n_validators = r->n, .self = cfg->self,
+                            .leader_reputation = 1, .payload_ready_by_default = 0};
+    for (uint32_t i = 0; i < r->n; i++) {
+        cc.power[i] = cfg->g->validators[i].power;
+        r->total_power += cc.power[i];
+    }
+    cairn_core_genesis(0, cairn_chain_genesis_hash(cfg->chain), &r->genesis_block, &r->genesis_qc);
+    memcpy(cc.genesis_id, r->genesis_block.id, 32);
+    cairn_core_restore rs;
+    cairn_safety_data safety;
+    if ((err = restore(r, &rs, &safety, &blocks))) {
+        snprintf(msg, msg_cap, "cannot restore the consensus state: %s", cairn_strerror(err));
+        goto fail;
+    }
+    r->applied_cons_height = rs.root.height;
+    ST_SET(r, cons_height, rs.root.height);
+    if ((err = cairn_core_init(r->core, &cc, &rs))) {
+        snprintf(msg, msg_cap, "cannot start the consensus core: %s", cairn_strerror(err));
+        goto fail;
+    }
+    for (uint32_t i = 0; i < r->n; i++) {
+        const cairn_validator *v = &cfg->g->validators[i];
+        memcpy(peers[i].noise_pub, v->noise_key, 32);
+        if (i == cfg->self) continue;
+        if (cfg->cfg->n_peers == r->n) {
+            snprintf(peers[i].host, sizeof peers[i].host, "%s", cfg->cfg->peers[i].host);
+            peers[i].port = cfg->cfg->peers[i].port;
+        } else if ((err = parse_hostport(v->address.s, v->address.len, &peers[i]))) {
+            snprintf(msg, msg_cap, "validator %u: address is not host:port", i);
+            goto fail;
+        }
+    }
+    cairn_net_config nc = {
+        .loop = cfg->loop,
+        .chain_id = cfg->g->chain_id,
+        .self = cfg->self,
+        .n_peers = r->n,
+        .peers = peers,
+        .noise_private = cfg->noise_private,
+        .listen_host = cfg->cfg->p2p_listen.host,
+        .listen_port = cfg->cfg->p2p_listen.port,
+        .on_message = on_message,
+        .on_link = on_link,
+        .ctx = r,
+    };
+    if (r->n > 1 && (err = cairn_net_start(&r->net, &nc))) {
+        char a[CAIRN_CONFIG_HOST_MAX + 8];
+        cairn_config_addr_format(&cfg->cfg->p2p_listen, a, sizeof a);
+        snprintf(msg, msg_cap, "cannot listen for peers on %s: %s", a, cairn_strerror(err));
+        goto fail;
+    }
+    uv_timer_init(cfg->loop, &r->core_timer);
+    uv_timer_init(cfg->loop, &r->batch_timer);
+    uv_timer_init(cfg->loop, &r->house_timer);
+    uv_timer_init(cfg->loop, &r->idle_timer);
+    r->core_timer.data = r->batch_timer.data = r->house_timer.data = r->idle_timer.data = r;
+    r->timers_init = 1;
+    uv_timer_start(&r->batch_timer, on_batch_timer, BATCH_INTERVAL_MS, BATCH_INTERVAL_MS);
+    uv_timer_start(&r->house_timer, on_house, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+    free(peers);
+    free(blocks);
+    *out = r;
+    cairn_input in = {.type = CAIRN_IN_TICK, .now_ms = mono_ms()};
+    (void)step(r, &in);
+    return 0;
+fail:
+    free(peers);
+    free(blocks);
+    cairn_net_close(r->net);
+    free(r->core);
+    free(r->tos);
+    free(r->certs);
+    free(r->sync_resp);
+    free(r->sync_sigs);
+    sodium_memzero(r->sk, sizeof r->sk);
+    free(r);
+    return err;
+}
+
+void cairn_replica_get_stats(const cairn_replica *r, cairn_replica_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!r) return;
+    uint64_t *o = (uint64_t *)out;
+    for (size_t i = 0; i < sizeof *out / sizeof(uint64_t); i++) o[i] = atomic_load(&r->st[i]);
+}
+
+static void close_noop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void cairn_replica_stop(cairn_replica *r)
+{
+    if (!r) return;
+    r->stopped = 1;
+    cairn_net_close(r->net);
+    if (r->timers_init) {
+        uv_close((uv_handle_t *)&r->core_timer, close_noop);
+        uv_close((uv_handle_t *)&r->batch_timer, close_noop);
+        uv_close((uv_handle_t *)&r->house_timer, close_noop);
+        uv_close((uv_handle_t *)&r->idle_timer, close_noop);
+        uv_run(r->c.loop, UV_RUN_NOWAIT); /* runs the close callbacks */
+    }
+    for (size_t i = 0; i < r->batches.cap; i++)
+        if (r->batches.s[i].used) batch_free((batch_obj *)(uintptr_t)r->batches.s[i].val);
+    for (size_t i = 0; i < r->bodies.cap; i++)
+        if (r->bodies.s[i].used) body_free((body_obj *)(uintptr_t)r->bodies.s[i].val);
+    for (size_t i = 0; i < r->qcs.cap; i++)
+        if (r->qcs.s[i].used) free((void *)(uintptr_t)r->qcs.s[i].val);
+    h32map_free(&r->batches);
+    h32map_free(&r->bodies);
+    h32map_free(&r->qcs);
+    free(r->wants);
+    free(r->commits);
+    free(r->core);
+    free(r->tos);
+    free(r->certs);
+    free(r->sync_resp);
+    free(r->sync_sigs);
+    sodium_memzero(r->sk, sizeof r->sk);
+    free(r);
+}
