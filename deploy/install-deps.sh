@@ -11,7 +11,9 @@ PKGS=(
   libsodium-dev liblmdb-dev libuv1-dev libsecp256k1-dev libssl-dev
   libjansson-dev libmicrohttpd-dev
   # tests and tools
-  libcmocka-dev lmdb-utils curl iproute2 python3
+  libcmocka-dev lmdb-utils curl jq iproute2 python3
+  # cairn-bench cluster: the etcd cluster it runs side by side
+  etcd-server
 )
 
 missing=()

@@ -4,25 +4,69 @@
  *   cairnd --dev [--home DIR] [--port N]   development node: creates DIR (default ./cairn-dev)
  *                                          with keys, a genesis and a config on first run
  *   cairnd --home DIR                      runs from DIR/config.json (docs/configuration.md)
+ *   cairnd --init-devnet DIR [--validators N] [--base-port P] [--host H]
+ *                                          writes an N-validator devnet (node/devnet.h) into
+ *                                          DIR (default 4 validators, ports from 7750, host
+ *                                          127.0.0.1) and exits; run each DIR/node<i> with --home
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "node/config.h"
+#include "node/devnet.h"
 #include "node/node.h"
 
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: cairnd --dev [--home DIR] [--port N]\n"
                "       cairnd --home DIR\n"
+               "       cairnd --init-devnet DIR [--validators N] [--base-port P] [--host H]\n"
                "       cairnd --version\n");
     return rc;
 }
 
+static int parse_num(const char *s, const char *name, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "cairnd: %s must be %ld..%ld\n", name, lo, hi);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+/* cairnd --init-devnet: writes the devnet and prints where everything is. */
+static int init_devnet(const char *dir, long n, long base_port, const char *host)
+{
+    char msg[512] = "";
+    int err = cairn_node_devnet_init(dir, (unsigned)n, host, (unsigned)base_port, msg, sizeof msg);
+    if (err) {
+        fprintf(stderr, "cairnd: cannot create the devnet %s: %s (%s)\n", dir,
+                msg[0] ? msg : cairn_strerror(err), cairn_err_name(err));
+        return 1;
+    }
+    printf("cairnd: devnet    %s (%ld validators, chain %s)\n", dir, n, CAIRN_DEVNET_CHAIN_ID);
+    printf("cairnd: genesis   %s/genesis.json\n", dir);
+    printf("cairnd: admin key %s/admin.key (organization dev-org)\n", dir);
+    for (long i = 0; i < n; i++)
+        printf("cairnd: node%ld     home %s/node%ld  API http://%s:%u  p2p %s:%u\n", i, dir, i,
+               host, cairn_devnet_api_port((unsigned)base_port, (unsigned)i), host,
+               cairn_devnet_p2p_port((unsigned)base_port, (unsigned)i));
+    printf("cairnd: start each node with: cairnd --home %s/node<i>\n", dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *devnet = NULL, *host = "127.0.0.1";
+    long validators = 4, base_port = 7750;
+    int devnet_opt = 0; /* --validators, --base-port or --host seen */
     const char *home = NULL;
     int dev = 0;
     long port = 7750;
@@ -34,6 +78,18 @@ int main(int argc, char **argv)
             return usage(stdout, 0);
         } else if (strcmp(argv[i], "--dev") == 0) {
             dev = 1;
+        } else if (strcmp(argv[i], "--init-devnet") == 0 && i + 1 < argc) {
+            devnet = argv[++i];
+        } else if (strcmp(argv[i], "--validators") == 0 && i + 1 < argc) {
+            devnet_opt = 1;
+            if (parse_num(argv[++i], "--validators", 1, CAIRN_DEVNET_MAX_VALIDATORS, &validators))
+                return 2;
+        } else if (strcmp(argv[i], "--base-port") == 0 && i + 1 < argc) {
+            devnet_opt = 1;
+            if (parse_num(argv[++i], "--base-port", 1, 65535, &base_port)) return 2;
+        } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
+            devnet_opt = 1;
+            host = argv[++i];
         } else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
             home = argv[++i];
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
@@ -47,6 +103,17 @@ int main(int argc, char **argv)
             fprintf(stderr, "cairnd: unknown argument '%s'\n", argv[i]);
             return usage(stderr, 2);
         }
+    }
+    if (devnet) {
+        if (dev || home) {
+            fprintf(stderr, "cairnd: --init-devnet takes no --dev or --home\n");
+            return usage(stderr, 2);
+        }
+        return init_devnet(devnet, validators, base_port, host);
+    }
+    if (devnet_opt) {
+        fprintf(stderr, "cairnd: --validators, --base-port and --host go with --init-devnet\n");
+        return usage(stderr, 2);
     }
     if (!dev && !home) return usage(stderr, 2);
     if (dev && !home) home = "cairn-dev";

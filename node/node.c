@@ -17,6 +17,7 @@
 #include "ledger/hex.h"
 #include "ledger/keys.h"
 #include "ledger/smt.h"
+#include "ledger/tx.h"
 #include "node/http.h"
 #include "node/mempool.h"
 #include "node/replica.h"
@@ -67,13 +68,6 @@ static void nlog(const cairn_node *n, cairn_log_level lvl, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "ts=%lld.%03ld level=%s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
             cairn_log_level_name(lvl), msg);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- the event loop ---- */
@@ -503,10 +497,66 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
     return cairn_http_respond(resp, 200, "text/plain; version=0.0.4", body, (size_t)len);
 }
 
+/* GET /v1/blocks/{height}: the header's fields and the block's transactions, read back from its
+ * log leaves (first_log_index = the parent's log_size). Height 0 is the genesis block: one
+ * genesis leaf, no transactions, trusted without a certificate. */
+static int h_block(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    uint64_t height, first = 0;
+    int err = cairn_http_param_u64(req, resp, &height);
+    if (err) return err;
+    cairn_txn *t;
+    if ((err = read_begin(n, resp, &t))) return err;
+    cairn_header h, parent;
+    cairn_certificate *cert = malloc(sizeof *cert);
+    uint8_t hash[32];
+    json_t *txs = json_array(), *results = json_array(), *j = NULL;
+    int certified = height == 0;
+    err = cert && txs && results ? cairn_chain_block(t, height, &h, hash) : CAIRN_ENOMEM;
+    if (!err && height > 0 && !(err = cairn_chain_block(t, height - 1, &parent, NULL)))
+        first = parent.log_size;
+    if (!err && height > 0) {
+        err = cairn_chain_certificate(t, height, cert);
+        certified = err == 0;
+        if (err == CAIRN_ENOENT) err = 0;
+    }
+    for (uint64_t i = first; !err && i < h.log_size; i++) {
+        const uint8_t *leaf;
+        size_t len;
+        cairn_entry e;
+        uint8_t tx_hash[32];
+        if ((err = cairn_log_leaf_get(t, i, &leaf, &len))) break;
+        if (cairn_entry_decode(&e, leaf, len) != 0) {
+            err = CAIRN_ESTORE_CORRUPT;
+            break;
+        }
+        if (e.kind != CAIRN_ENTRY_TX) continue;
+        cairn_tx_hash(tx_hash, n->g->chain_id, e.body, e.body_len);
+        if (json_array_append_new(txs, hex_json(tx_hash, 32)) ||
+            json_array_append_new(results, json_integer(e.result)))
+            err = CAIRN_ENOMEM;
+    }
+    cairn_txn_abort(t);
+    free(cert);
+    if (!err)
+        j = json_pack("{s:I,s:o,s:I,s:o,s:I,s:I,s:I,s:O,s:O,s:b}", "height", (json_int_t)height,
+                      "hash", hex_json(hash, 32), "time_ms", (json_int_t)h.time_ms, "proposer",
+                      hex_json(h.proposer, 32), "log_size", (json_int_t)h.log_size,
+                      "first_log_index", (json_int_t)first, "tx_count",
+                      (json_int_t)json_array_size(txs), "tx_hashes", txs, "results", results,
+                      "certified", certified);
+    json_decref(txs);
+    json_decref(results);
+    if (err) return fail(resp, err, err == CAIRN_ENOENT ? "no block at this height" : NULL);
+    return cairn_http_json(resp, 200, j);
+}
+
 static const cairn_http_route routes[] = {
     {"POST", "/v1/txs", h_submit},
     {"GET", "/v1/txs/{tx_hash}", h_tx},
     {"GET", "/v1/checkpoint", h_checkpoint},
+    {"GET", "/v1/blocks/{height}", h_block},
     {"GET", "/v1/log/entries/{index}", h_entry},
     {"GET", "/v1/proofs/inclusion", h_inclusion},
     {"GET", "/v1/proofs/consistency", h_consistency},
@@ -678,114 +728,5 @@ static int load_noise_key(const char *path, uint8_t priv[32], const uint8_t want
         if (sodium_memcmp(pub, want_pub, 32) != 0) err = CAIRN_EKEYFILE;
     }
     if (err) sodium_memzero(priv, 32);
-    return err;
-}
-
-/* ---- dev home ---- */
-
-/* The X25519 static key of this validator's peer links (docs/transport.md): DIR/noise.key holds
- * {"alg": "x25519", "private": hex, "public": hex}, mode 0600; created once, reused after. */
-static int ensure_noise_key(const char *path, uint8_t pub[32])
-{
-    json_error_t jerr;
-    json_t *o = json_load_file(path, 0, &jerr);
-    if (o) {
-        const char *p = json_string_value(json_object_get(o, "public"));
-        int err = p && cairn_hex_decode_exact(pub, 32, p) == 0 ? 0 : CAIRN_EKEYFILE;
-        json_decref(o);
-        return err;
-    }
-    uint8_t sk[32];
-    char skh[65], pkh[65];
-    randombytes_buf(sk, sizeof sk);
-    crypto_scalarmult_base(pub, sk);
-    cairn_hex_encode(skh, sk, 32);
-    cairn_hex_encode(pkh, pub, 32);
-    sodium_memzero(sk, sizeof sk);
-    json_t *k = json_pack("{s:s,s:s,s:s}", "alg", "x25519", "private", skh, "public", pkh);
-    sodium_memzero(skh, sizeof skh);
-    int err = k ? cairn_secret_json_save(path, k) : CAIRN_ENOMEM;
-    json_decref(k);
-    return err;
-}
-
-static int ensure_key(const char *path, const cairn_sig_ctx *sig, cairn_keypair *kp)
-{
-    int err = cairn_keyfile_load(path, sig, kp);
-    if (err != CAIRN_ENOENT) return err;
-    uint8_t seed[32];
-    randombytes_buf(seed, sizeof seed);
-    err = cairn_keypair_from_seed(kp, sig, CAIRN_SIG_ED25519, seed);
-    sodium_memzero(seed, sizeof seed);
-    return err ? err : cairn_keyfile_save(path, kp);
-}
-
-int cairn_node_dev_init(const char *dir, unsigned api_port, char *msg, size_t msg_cap)
-{
-    char path[1100];
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(msg, msg_cap, "%s: %s", dir, strerror(errno));
-        return cairn_err_from_errno(errno);
-    }
-    cairn_sig_ctx *sig;
-    int err = cairn_sig_ctx_new(&sig);
-    if (err) return err;
-    cairn_keypair val, admin;
-    cairn_genesis *g = calloc(1, sizeof *g);
-    snprintf(path, sizeof path, "%s/validator.key", dir);
-    if (!g) err = CAIRN_ENOMEM;
-    if (!err && (err = ensure_key(path, sig, &val)))
-        snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
-    snprintf(path, sizeof path, "%s/admin.key", dir);
-    if (!err && (err = ensure_key(path, sig, &admin)))
-        snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
-    snprintf(path, sizeof path, "%s/genesis.json", dir);
-    struct stat st;
-    if (!err && stat(path, &st) != 0) {
-        strcpy(g->chain_id, "cairn-dev");
-        g->genesis_time_ms = now_ms();
-        g->policy.approvals_required = 1;
-        g->policy.epoch_length_blocks = 1000;
-        g->n_orgs = 1;
-        cairn_org *o = &g->orgs[0];
-        if ((err = cairn_str_set(&o->name, "dev-org", 7))) goto out;
-        cairn_org_id(o->id, "dev-org", 7);
-        o->roles = CAIRN_ROLE_OPERATOR | CAIRN_ROLE_VENDOR | CAIRN_ROLE_SERVICE;
-        o->n_admins = 1;
-        o->admins[0].alg = CAIRN_SIG_ED25519;
-        o->admins[0].len = 32;
-        memcpy(o->admins[0].key, admin.pub, 32);
-        o->active = 1;
-        g->n_validators = 1;
-        cairn_validator *v = &g->validators[0];
-        memcpy(v->org, o->id, 32);
-        v->key.alg = CAIRN_SIG_ED25519;
-        v->key.len = 32;
-        memcpy(v->key.key, val.pub, 32);
-        snprintf(path, sizeof path, "%s/noise.key", dir);
-        if ((err = ensure_noise_key(path, v->noise_key))) {
-            snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
-            goto out;
-        }
-        snprintf(path, sizeof path, "%s/genesis.json", dir);
-        v->power = 1;
-        if ((err = cairn_str_set(&v->address, "127.0.0.1:7751", 14))) goto out;
-        cairn_validator_id(v->id, v->key.key, 32);
-        if ((err = cairn_genesis_save(g, path))) snprintf(msg, msg_cap, "%s: cannot write", path);
-    }
-    if (!err) {
-        cairn_config cfg;
-        cairn_config_defaults(&cfg);
-        cfg.api_listen.port = (uint16_t)api_port;
-        snprintf(path, sizeof path, "%s/config.json", dir);
-        err = cairn_config_write(&cfg, path, 0);
-        if (err == CAIRN_EEXIST) err = 0;
-        if (err) snprintf(msg, msg_cap, "%s: %s", path, cairn_strerror(err));
-    }
-out:
-    cairn_keypair_wipe(&val);
-    cairn_keypair_wipe(&admin);
-    free(g);
-    cairn_sig_ctx_free(sig);
     return err;
 }

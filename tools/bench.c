@@ -27,6 +27,11 @@ static const struct {
     {"consensus", bench_consensus,
      "consensus [--blocks B] [--reps R] [--sizes 4,7,10,31]\n"
      "      the consensus core alone in a zero-delay cluster"},
+    {"cluster", bench_cluster,
+     "cluster [--validators V] [--devices D] [--seconds S] [--connections C] [--window W]\n"
+     "        [--etcd-connections E] [--skip-etcd]\n"
+     "      a real devnet of cairnd processes under HTTP load (committed tx/s, submit-to-commit\n"
+     "      latency) beside the machine's signature bound and a 3-member etcd cluster"},
 };
 
 int main(int argc, char **argv)

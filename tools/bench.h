@@ -20,5 +20,6 @@ int bench_ledger(int argc, char **argv);
 int bench_state(int argc, char **argv);
 int bench_sig(int argc, char **argv);
 int bench_consensus(int argc, char **argv);
+int bench_cluster(int argc, char **argv);
 
 #endif

@@ -78,6 +78,31 @@ out=$("$CAIRN" device register --key "$H/admin.key" --org dev-org --device-key "
 DEV=$(sed -n 's/^device_id: //p' <<<"$out")
 grep -q "status: committed" <<<"$out" && ok || bad "register not committed: $out"
 expect 0 '"status": "active"' -- "$CAIRN" device show "$DEV"
+
+# Blocks: the genesis block holds the genesis leaf only; the register's block lists exactly its tx.
+REG_TX=$(sed -n 's/^tx_hash: //p' <<<"$out")
+REG_H=$(sed -n 's/^status: committed (height \([0-9]*\),.*/\1/p' <<<"$out")
+python3 - "$URL" "$REG_TX" "$REG_H" <<'PY' && ok || bad "GET /v1/blocks/{height} answers"
+import json, sys, urllib.request, urllib.error
+url, tx, h = sys.argv[1], sys.argv[2], int(sys.argv[3])
+get = lambda p: json.load(urllib.request.urlopen(url + p))
+g = get("/v1/blocks/0")
+assert (g["height"], g["log_size"], g["first_log_index"], g["tx_count"], g["tx_hashes"], g["results"],
+        g["certified"]) == (0, 1, 0, 0, [], [], True), g
+b = get("/v1/blocks/%d" % h)
+prev = get("/v1/blocks/%d" % (h - 1))
+assert b["tx_hashes"] == [tx] and b["results"] == [0] and b["tx_count"] == 1, b
+assert b["first_log_index"] == prev["log_size"] and b["log_size"] == prev["log_size"] + 1, (b, prev)
+assert b["certified"] is True and b["time_ms"] >= prev["time_ms"] and len(b["hash"]) == 64
+cp = get("/v1/checkpoint")
+assert get("/v1/blocks/%d" % cp["height"])["hash"] == cp["block_hash"]
+for path, status, name in (("/v1/blocks/99999999", 404, "ENOENT"), ("/v1/blocks/abc", 400, "ENUMBER"),
+                           ("/v1/blocks/-1", 400, "ENUMBER")):
+    try:
+        urllib.request.urlopen(url + path); assert False, path
+    except urllib.error.HTTPError as e:
+        assert e.code == status and json.load(e)["error"]["name"] == name, (path, e.code)
+PY
 ! curl -s "$URL/v1/log/entries/1" | grep -qi "$(printf 'SN-0042' | xxd -p)" && ok || bad "serial readable on the ledger"
 
 # Firmware.
