@@ -886,11 +886,11 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
         uint8_t *nv = err ? NULL : malloc(vl + extra * rec + 1);
         if (!err && !nv) err = CAIRN_ENOMEM;
         size_t nl = 0;
-        /* Keep only blocks above the committed root (the core's view). */
+        /* Keep only blocks above the last applied one (committed but unapplied blocks stay). */
         for (size_t off = 0; !err && off + rec <= vl; off += rec) {
             cairn_block blk;
             memcpy(&blk, (const uint8_t *)v + off, sizeof blk);
-            if (blk.height > r->core->root.height) {
+            if (blk.height > r->applied_cons_height) {
                 memcpy(nv + nl, (const uint8_t *)v + off, rec);
                 nl += rec;
             }
