@@ -135,7 +135,9 @@ typedef int (*pred_fn)(cluster *cl, void *arg);
 static int run_until(cluster *cl, pred_fn pred, void *arg, uint64_t timeout_ms)
 {
     cl->timed_out = 0;
-    uv_timer_start(&cl->deadline, deadline_cb, timeout_ms, 0);
+    /* Repeating: if the deadline fires in the timer phase that opens a UV_RUN_ONCE iteration,
+     * that iteration must still find a timer, or it would poll without a timeout. */
+    uv_timer_start(&cl->deadline, deadline_cb, timeout_ms, 5);
     int ok;
     while (!(ok = pred(cl, arg)) && !cl->timed_out) uv_run(&cl->loop, UV_RUN_ONCE);
     uv_timer_stop(&cl->deadline);
