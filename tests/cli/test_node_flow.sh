@@ -232,7 +232,8 @@ for i in $(seq 2 40); do
   if grep -q "status: committed" "$T/a$i.out"; then
     committed=$((committed + 1))
     h=$(sed -n 's/^tx_hash: //p' "$T/a$i.out")
-    curl -s "$URL/v1/txs/$h" | grep -q '"status":"committed"' && ok || bad "acknowledged anchor $i lost after kill -9"
+    st=$(curl -s "$URL/v1/txs/$h")
+    grep -q '"status":"committed"' <<<"$st" && ok || bad "acknowledged anchor $i lost after kill -9: $st"
   fi
 done
 echo "# $committed anchors acknowledged before kill -9, all present after restart"
