@@ -1,6 +1,7 @@
 #include "ledger/chain.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,9 +394,14 @@ static int write_indexes(cairn_txn *t, const uint8_t hash[32], uint64_t height, 
     return 0;
 }
 
-int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
-                            const uint8_t proposer[32], const cairn_log_leaf *txs, size_t n,
-                            const int *sig_results, cairn_block_out *out, int32_t *results)
+static int valset_pending_add(cairn_txn *t, const uint8_t id[32]);
+static int valset_rotate(const cairn_chain *c, cairn_txn *t, cairn_state *st, uint64_t height,
+                         cairn_valset *next);
+
+static int apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
+                       const uint8_t proposer[32], const cairn_log_leaf *txs, size_t n,
+                       const int *sig_results, cairn_block_out *out, int32_t *results,
+                       cairn_valset *next)
 {
     if (n > CAIRN_BLOCK_MAX_TXS) return CAIRN_EBLOCK;
     cairn_header parent;
@@ -458,6 +464,8 @@ int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms
                 } else {
                     env.log_index = base_index + i;
                     result = cairn_rules_apply(&env, &tx, &fx);
+                    if (result == 0 && fx.has_validator)
+                        result = valset_pending_add(t, fx.validator_id);
                 }
             }
             if (cairn_rules_is_fatal(result)) {
@@ -488,6 +496,12 @@ int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms
     h->time_ms = time_ms;
     memcpy(h->proposer, proposer, 32);
     memcpy(h->valset_hash, parent.valset_hash, 32);
+    h->epoch = parent.epoch;
+    if (next) { /* the epoch-change block names the new set (chain.h) */
+        if ((err = valset_rotate(c, t, st, height, next))) goto out;
+        h->epoch = next->epoch;
+        memcpy(h->valset_hash, next->hash, 32);
+    }
     if ((err = cairn_buf_finish(&payload))) goto out;
     cairn_sha256_oneshot(h->payload_hash, payload.p, payload.len);
     if ((err = cairn_log_append(t, ll, n, &h->log_size)) ||
@@ -504,5 +518,207 @@ out:
     free(seen.k);
     free(seen.used);
     cairn_buf_free(&payload);
+    return err;
+}
+
+int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
+                            const uint8_t proposer[32], const cairn_log_leaf *txs, size_t n,
+                            const int *sig_results, cairn_block_out *out, int32_t *results)
+{
+    return apply_block(c, t, time_ms, proposer, txs, n, sig_results, out, results, NULL);
+}
+
+/* ---- validator sets and epochs (chain.h) ---- */
+
+static const char VS_EPOCH_KEY[] = "valset.epoch";
+static const char VS_SET_KEY[] = "valset.set"; /* || u64be epoch */
+static const char VS_PENDING_KEY[] = "valset.pending";
+
+int cairn_chain_valset_pending(cairn_txn *t, size_t *pending)
+{
+    const void *v;
+    size_t len;
+    int err = cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v,
+                            &len);
+    *pending = 0;
+    if (err == CAIRN_ENOENT) return 0;
+    if (err) return err;
+    if (len % 32) return CAIRN_ESTORE_CORRUPT;
+    *pending = len / 32;
+    return 0;
+}
+
+static int valset_pending_add(cairn_txn *t, const uint8_t id[32])
+{
+    const void *v = NULL;
+    size_t len = 0;
+    int err = cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v,
+                            &len);
+    if (err && err != CAIRN_ENOENT) return err;
+    if (len % 32) return CAIRN_ESTORE_CORRUPT;
+    for (size_t i = 0; i < len; i += 32)
+        if (memcmp((const uint8_t *)v + i, id, 32) == 0) return 0; /* first change keeps its place */
+    uint8_t *nv = malloc(len + 32);
+    if (!nv) return CAIRN_ENOMEM;
+    if (len) memcpy(nv, v, len);
+    memcpy(nv + len, id, 32);
+    err = cairn_txn_put(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, nv,
+                        len + 32, 0);
+    free(nv);
+    return err;
+}
+
+static void valset_key(uint8_t key[sizeof VS_SET_KEY - 1 + 8], uint64_t epoch)
+{
+    memcpy(key, VS_SET_KEY, sizeof VS_SET_KEY - 1);
+    cairn_put_u64be(key + sizeof VS_SET_KEY - 1, epoch);
+}
+
+/* u64 epoch || u64 since_height || u32 n || n * (u32 len || validator record bytes). */
+static int valset_put(cairn_txn *t, const cairn_valset *vs)
+{
+    cairn_buf b = CAIRN_BUF_INIT, one = CAIRN_BUF_INIT;
+    cairn_buf_u64(&b, vs->epoch);
+    cairn_buf_u64(&b, vs->since_height);
+    cairn_buf_u32(&b, (uint32_t)vs->n);
+    for (size_t i = 0; i < vs->n; i++) {
+        one.len = 0;
+        cairn_validator_encode(&one, &vs->v[i]);
+        cairn_buf_u32(&b, (uint32_t)one.len);
+        cairn_buf_put(&b, one.p, one.len);
+    }
+    int err = cairn_buf_finish(&one);
+    if (!err) err = cairn_buf_finish(&b);
+    uint8_t key[sizeof VS_SET_KEY - 1 + 8], ev[8];
+    valset_key(key, vs->epoch);
+    cairn_put_u64be(ev, vs->epoch);
+    if (!err) err = cairn_txn_put(t, CAIRN_TABLE_META, key, sizeof key, b.p, b.len, 0);
+    if (!err)
+        err = cairn_txn_put(t, CAIRN_TABLE_META, VS_EPOCH_KEY, sizeof VS_EPOCH_KEY - 1, ev, 8, 0);
+    cairn_buf_free(&b);
+    cairn_buf_free(&one);
+    return err;
+}
+
+static int valset_decode(cairn_valset *vs, const uint8_t *p, size_t len)
+{
+    if (len < 20) return CAIRN_ESTORE_CORRUPT;
+    vs->epoch = cairn_get_u64be(p);
+    vs->since_height = cairn_get_u64be(p + 8);
+    uint32_t n = cairn_get_u32be(p + 16);
+    if (n > CAIRN_VALSET_MAX) return CAIRN_ESTORE_CORRUPT;
+    vs->n = n;
+    size_t off = 20;
+    for (uint32_t i = 0; i < n; i++) {
+        if (len - off < 4) return CAIRN_ESTORE_CORRUPT;
+        uint32_t l = cairn_get_u32be(p + off);
+        off += 4;
+        if (len - off < l || cairn_validator_decode(&vs->v[i], p + off, l))
+            return CAIRN_ESTORE_CORRUPT;
+        off += l;
+    }
+    if (off != len) return CAIRN_ESTORE_CORRUPT;
+    cairn_valset_hash(vs->v, vs->n, vs->hash);
+    return 0;
+}
+
+int cairn_chain_valset_at(const cairn_chain *c, cairn_txn *t, uint64_t epoch, cairn_valset *out)
+{
+    memset(out, 0, offsetof(cairn_valset, v));
+    if (epoch == 0) {
+        out->n = c->g.n_validators;
+        memcpy(out->v, c->g.validators, c->g.n_validators * sizeof out->v[0]);
+        cairn_valset_hash(out->v, out->n, out->hash);
+        return 0;
+    }
+    uint8_t key[sizeof VS_SET_KEY - 1 + 8];
+    valset_key(key, epoch);
+    const void *v;
+    size_t len;
+    int err = cairn_txn_get(t, CAIRN_TABLE_META, key, sizeof key, &v, &len);
+    if (err) return err;
+    if ((err = valset_decode(out, v, len))) return err;
+    return out->epoch == epoch ? 0 : CAIRN_ESTORE_CORRUPT;
+}
+
+int cairn_chain_valset(const cairn_chain *c, cairn_txn *t, cairn_valset *out)
+{
+    const void *v;
+    size_t len;
+    int err = cairn_txn_get(t, CAIRN_TABLE_META, VS_EPOCH_KEY, sizeof VS_EPOCH_KEY - 1, &v, &len);
+    if (err == CAIRN_ENOENT) return cairn_chain_valset_at(c, t, 0, out);
+    if (err) return err;
+    if (len != 8) return CAIRN_ESTORE_CORRUPT;
+    err = cairn_chain_valset_at(c, t, cairn_get_u64be(v), out);
+    return err == CAIRN_ENOENT ? CAIRN_ESTORE_CORRUPT : err;
+}
+
+/* Computes and stores the next set (see chain.h), clears the pending list. */
+static int valset_rotate(const cairn_chain *c, cairn_txn *t, cairn_state *st, uint64_t height,
+                         cairn_valset *next)
+{
+    cairn_valset *cur = malloc(sizeof *cur);
+    uint8_t *ids = NULL;
+    size_t n_ids = 0;
+    int err = cur ? cairn_chain_valset(c, t, cur) : CAIRN_ENOMEM;
+    if (!err) {
+        const void *v = NULL;
+        size_t len = 0;
+        err = cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v,
+                            &len);
+        if (err == CAIRN_ENOENT) err = 0;
+        if (!err && len % 32) err = CAIRN_ESTORE_CORRUPT;
+        if (!err && len && !(ids = malloc(len))) err = CAIRN_ENOMEM;
+        if (!err && len) memcpy(ids, v, len);
+        n_ids = len / 32;
+    }
+    if (err) goto out; /* st: the records as of the parent (this block changes no state) */
+    memset(next, 0, offsetof(cairn_valset, v));
+    next->epoch = cur->epoch + 1;
+    next->since_height = height;
+    for (size_t i = 0; i < cur->n && !err; i++) {
+        cairn_validator rec;
+        err = cairn_state_get_validator(st, cur->v[i].id, &rec);
+        if (err == CAIRN_ENOENT) { /* a genesis validator is always recorded */
+            err = CAIRN_ESTORE_CORRUPT;
+            break;
+        }
+        if (!err && rec.power > 0) next->v[next->n++] = rec;
+    }
+    for (size_t k = 0; k < n_ids && !err; k++) {
+        const uint8_t *id = ids + 32 * k;
+        int present = 0;
+        for (size_t i = 0; i < next->n; i++) present |= memcmp(next->v[i].id, id, 32) == 0;
+        for (size_t i = 0; i < cur->n; i++) present |= memcmp(cur->v[i].id, id, 32) == 0;
+        if (present) continue; /* kept or removed above */
+        cairn_validator rec;
+        if ((err = cairn_state_get_validator(st, id, &rec))) break;
+        if (rec.power == 0) continue;
+        if (next->n == CAIRN_VALSET_MAX) {
+            err = CAIRN_EBLOCK;
+            break;
+        }
+        next->v[next->n++] = rec;
+    }
+    if (!err && next->n == 0) err = CAIRN_EBLOCK; /* governance removed every validator */
+    if (err) goto out;
+    cairn_valset_hash(next->v, next->n, next->hash);
+    if ((err = valset_put(t, next))) goto out;
+    err = cairn_txn_del(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1);
+    if (err == CAIRN_ENOENT) err = 0;
+out:
+    free(ids);
+    free(cur);
+    return err;
+}
+
+int cairn_chain_apply_epoch_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
+                                  const uint8_t proposer[32], cairn_block_out *out,
+                                  cairn_valset *next)
+{
+    cairn_valset *tmp = next ? NULL : malloc(sizeof *tmp);
+    if (!next && !tmp) return CAIRN_ENOMEM;
+    int err = apply_block(c, t, time_ms, proposer, NULL, 0, NULL, out, NULL, next ? next : tmp);
+    free(tmp);
     return err;
 }

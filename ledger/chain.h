@@ -12,6 +12,10 @@
  *   device.events device id || u64be log index -> u8 payload kind (lifecycle, not anchors)
  *   streams       stream id (records.h cairn_stream_id) -> stream counters
  *   meta "chain.head" -> u64be height, "chain.genesis" -> genesis hash
+ *        "valset.epoch" -> u64be epoch of the active validator set (absent: 0, the genesis set)
+ *        "valset.set" || u64be epoch -> the set of that epoch (cairn_valset, docs/formats.md)
+ *        "valset.pending" -> n * validator id: validators changed by governance since the last
+ *                            rotation, in the order the changes were applied
  * The state tree's version is the block height; the genesis state is version 0.
  *
  * A cairn_chain handle is immutable after open and may be shared by threads; every function
@@ -105,6 +109,46 @@ CAIRN_MUST_CHECK int cairn_chain_apply_block(const cairn_chain *c, cairn_txn *t,
                                              const uint8_t proposer[32], const cairn_log_leaf *txs,
                                              size_t n, const int *sig_results, cairn_block_out *out,
                                              int32_t *results);
+
+/*
+ * Validator sets and epochs. Governance (ledger/rules.c) changes validator records at once, but
+ * the set that runs consensus and certifies blocks changes only at an epoch boundary: the node
+ * applies an epoch-change block (cairn_chain_apply_epoch_block) when the consensus RECONFIG
+ * block commits. The set of epoch e+1 is the set of epoch e in order, minus the validators whose
+ * record now has power 0, plus the pending validators with power > 0 that are not in it, in the
+ * order their changes were applied; the pending list is cleared.
+ *
+ * Certification rule: block h is certified by the set named (valset_hash) in the header of
+ * block h-1; block 0 names the genesis set. The epoch-change block names the NEW set (and the
+ * new epoch in header.epoch), so it is still certified by the old set, and every later block
+ * by the new one.
+ */
+#define CAIRN_VALSET_MAX CAIRN_GENESIS_MAX_VALIDATORS
+
+typedef struct cairn_valset {
+    uint64_t epoch;
+    uint64_t since_height; /* ledger height of the block that named it (0 for the genesis set) */
+    size_t n;
+    uint8_t hash[32]; /* cairn_valset_hash of v[0..n) */
+    cairn_validator v[CAIRN_VALSET_MAX];
+} cairn_valset;
+
+/* The active set (read transaction is enough). out is large: allocate it on the heap. */
+CAIRN_MUST_CHECK int cairn_chain_valset(const cairn_chain *c, cairn_txn *t, cairn_valset *out);
+/* The set of an earlier (or the current) epoch; CAIRN_ENOENT for an epoch never reached. */
+CAIRN_MUST_CHECK int cairn_chain_valset_at(const cairn_chain *c, cairn_txn *t, uint64_t epoch,
+                                           cairn_valset *out);
+/* *pending = number of validator changes waiting for the next epoch boundary. */
+CAIRN_MUST_CHECK int cairn_chain_valset_pending(cairn_txn *t, size_t *pending);
+
+/*
+ * Applies the epoch-change block in write transaction t: a block with no transactions (state and
+ * log unchanged) whose header carries epoch + 1 and the hash of the rotated set, written to
+ * *next (may be NULL). Returns what cairn_chain_apply_block returns.
+ */
+CAIRN_MUST_CHECK int cairn_chain_apply_epoch_block(const cairn_chain *c, cairn_txn *t,
+                                                   uint64_t time_ms, const uint8_t proposer[32],
+                                                   cairn_block_out *out, cairn_valset *next);
 
 /* Signs the commit of (height, block hash) with a 32-byte Ed25519 seed (the dev-mode producer
  * and tests; validators do this in the consensus layer). */

@@ -333,19 +333,23 @@ void cairn_genesis_encode(cairn_buf *b, const cairn_genesis *g)
     for (size_t i = 0; i < g->n_validators; i++) cairn_validator_encode(b, &g->validators[i]);
 }
 
-void cairn_genesis_valset_hash(const cairn_genesis *g, uint8_t out[32])
+void cairn_valset_hash(const cairn_validator *v, size_t n, uint8_t out[32])
 {
     cairn_buf b = CAIRN_BUF_INIT;
     cairn_buf_tag(&b, "CAIRN-VALSET-V1");
-    cairn_buf_u32(&b, (uint32_t)g->n_validators);
-    for (size_t i = 0; i < g->n_validators; i++) {
-        const cairn_validator *v = &g->validators[i];
-        cairn_buf_put(&b, v->id, 32);
-        cairn_buf_u64(&b, v->power);
-        cairn_pubkey_put(&b, &v->key);
+    cairn_buf_u32(&b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        cairn_buf_put(&b, v[i].id, 32);
+        cairn_buf_u64(&b, v[i].power);
+        cairn_pubkey_put(&b, &v[i].key);
     }
     cairn_sha256_oneshot(out, b.p, b.len);
     cairn_buf_free(&b);
+}
+
+void cairn_genesis_valset_hash(const cairn_genesis *g, uint8_t out[32])
+{
+    cairn_valset_hash(g->validators, g->n_validators, out);
 }
 
 const cairn_org *cairn_genesis_org(const cairn_genesis *g, const uint8_t id[32])

@@ -53,6 +53,8 @@ void cairn_genesis_encode(cairn_buf *b, const cairn_genesis *g);
 /* H(TAG("CAIRN-VALSET-V1") || u32 n || per validator: id || u64 power || u8 alg || bytes16(key)).
  */
 void cairn_genesis_valset_hash(const cairn_genesis *g, uint8_t out[32]);
+/* The same hash over any ordered validator list (the set of a later epoch, ledger/chain.h). */
+void cairn_valset_hash(const cairn_validator *v, size_t n, uint8_t out[32]);
 
 /* Finds an organization by id; NULL if absent. */
 const cairn_org *cairn_genesis_org(const cairn_genesis *g, const uint8_t id[32]);

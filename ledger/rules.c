@@ -473,7 +473,7 @@ static int org_key_rotate(env_t *env, const cairn_tx *tx, const Cairn__V1__OrgKe
 }
 
 /* Carries out an approved proposal's action. */
-static int apply_action(env_t *env, const Cairn__V1__GovProposal *g)
+static int apply_action(env_t *env, const Cairn__V1__GovProposal *g, cairn_tx_effects *fx)
 {
     int err;
     switch (g->action_case) {
@@ -511,6 +511,8 @@ static int apply_action(env_t *env, const Cairn__V1__GovProposal *g)
         memcpy(val.noise_key, v->noise_key.data, 32);
         val.power = v->voting_power;
         cairn_validator_id(val.id, val.key.key, val.key.len);
+        fx->has_validator = 1; /* the next epoch's set changes (chain.h) */
+        memcpy(fx->validator_id, val.id, 32);
         return cairn_state_put_validator(env->st, &val);
     }
     case CAIRN__V1__GOV_PROPOSAL__ACTION_REMOVE_VALIDATOR: {
@@ -521,6 +523,8 @@ static int apply_action(env_t *env, const Cairn__V1__GovProposal *g)
         err = cairn_state_get_validator(env->st, id, &val);
         if (err) return err == CAIRN_ENOENT ? CAIRN_EFIELD : err;
         val.power = 0; /* takes effect at the next epoch boundary */
+        fx->has_validator = 1;
+        memcpy(fx->validator_id, val.id, 32);
         return cairn_state_put_validator(env->st, &val);
     }
     case CAIRN__V1__GOV_PROPOSAL__ACTION_SET_POLICY: {
@@ -543,7 +547,8 @@ static int load_action(env_t *env, const cairn_gov_proposal *p, Cairn__V1__TxBod
     return cairn_chain_entry_body(env->t, env->chain_id, index, body);
 }
 
-static int gov_proposal(env_t *env, const cairn_tx *tx, const Cairn__V1__GovProposal *m)
+static int gov_proposal(env_t *env, const cairn_tx *tx, const Cairn__V1__GovProposal *m,
+                        cairn_tx_effects *fx)
 {
     cairn_gov_proposal p;
     memset(&p, 0, sizeof p);
@@ -561,13 +566,14 @@ static int gov_proposal(env_t *env, const cairn_tx *tx, const Cairn__V1__GovProp
     p.action_len = 8;
     cairn_put_u64be(p.action, env->log_index);
     if (pol.approvals_required <= 1) {
-        if ((err = apply_action(env, m))) return err;
+        if ((err = apply_action(env, m, fx))) return err;
         p.status = CAIRN_PROPOSAL_APPLIED;
     }
     return cairn_state_put_gov_proposal(env->st, &p);
 }
 
-static int gov_approval(env_t *env, const cairn_tx *tx, const Cairn__V1__GovApproval *m)
+static int gov_approval(env_t *env, const cairn_tx *tx, const Cairn__V1__GovApproval *m,
+                        cairn_tx_effects *fx)
 {
     uint8_t pid[32], org_id[32];
     cairn_gov_proposal p;
@@ -594,7 +600,7 @@ static int gov_approval(env_t *env, const cairn_tx *tx, const Cairn__V1__GovAppr
         Cairn__V1__TxBody *body;
         if ((err = load_action(env, &p, &body))) return err;
         err = body->payload_case == CAIRN__V1__TX_BODY__PAYLOAD_GOV_PROPOSAL
-                  ? apply_action(env, body->gov_proposal)
+                  ? apply_action(env, body->gov_proposal, fx)
                   : CAIRN_ESTORE_CORRUPT;
         protobuf_c_message_free_unpacked(&body->base, NULL);
         if (err) return err;
@@ -637,9 +643,9 @@ int cairn_rules_apply(const cairn_rules_env *env, const cairn_tx *tx, cairn_tx_e
     case CAIRN__V1__TX_BODY__PAYLOAD_DATA_ANCHOR:
         return data_anchor(env, tx, b->data_anchor, fx);
     case CAIRN__V1__TX_BODY__PAYLOAD_GOV_PROPOSAL:
-        return gov_proposal(env, tx, b->gov_proposal);
+        return gov_proposal(env, tx, b->gov_proposal, fx);
     case CAIRN__V1__TX_BODY__PAYLOAD_GOV_APPROVAL:
-        return gov_approval(env, tx, b->gov_approval);
+        return gov_approval(env, tx, b->gov_approval, fx);
     case CAIRN__V1__TX_BODY__PAYLOAD_ORG_KEY_ROTATE:
         return org_key_rotate(env, tx, b->org_key_rotate);
     case CAIRN__V1__TX_BODY__PAYLOAD_EVIDENCE:

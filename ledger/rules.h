@@ -37,6 +37,8 @@ typedef struct cairn_tx_effects {
     int has_anchor;
     uint8_t anchor_digest[64];
     size_t anchor_digest_len;
+    int has_validator; /* an approved governance action added or removed this validator */
+    uint8_t validator_id[32];
 } cairn_tx_effects;
 
 /*

@@ -668,6 +668,184 @@ static void test_transfer_and_governance(void **state)
     lfx_close(f);
 }
 
+/* Governance changes the validator records at once and the consensus set only at the epoch
+ * boundary: the epoch-change block names the rotated set (exact order, hash, pending cleared). */
+static int32_t gov_validator(lfx *f, const cairn_keypair *kp, uint8_t noise_byte, int remove,
+                             const uint8_t remove_id[32])
+{
+    uint8_t nonce[8], noise[32];
+    memset(noise, noise_byte, 32);
+    Cairn__V1__TxBody b;
+    Cairn__V1__GovProposal p = CAIRN__V1__GOV_PROPOSAL__INIT;
+    Cairn__V1__AddValidator av = CAIRN__V1__ADD_VALIDATOR__INIT;
+    Cairn__V1__RemoveValidator rv = CAIRN__V1__REMOVE_VALIDATOR__INIT;
+    Cairn__V1__Validator v = CAIRN__V1__VALIDATOR__INIT;
+    Cairn__V1__PublicKey pk = CAIRN__V1__PUBLIC_KEY__INIT;
+    p.proposer_org = (ProtobufCBinaryData){32, f->acme_id};
+    if (remove) {
+        rv.validator_id = (ProtobufCBinaryData){32, (uint8_t *)remove_id};
+        p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_REMOVE_VALIDATOR;
+        p.remove_validator = &rv;
+    } else {
+        pk.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
+        pk.key = (ProtobufCBinaryData){32, (uint8_t *)kp->pub};
+        v.consensus_key = &pk;
+        v.org_id = (ProtobufCBinaryData){32, f->beta_id};
+        v.noise_key = (ProtobufCBinaryData){32, noise};
+        v.voting_power = noise_byte;
+        v.address = "127.0.0.1:7761";
+        av.validator = &v;
+        p.action_case = CAIRN__V1__GOV_PROPOSAL__ACTION_ADD_VALIDATOR;
+        p.add_validator = &av;
+    }
+    lfx_body(f, &b, nonce);
+    b.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_GOV_PROPOSAL;
+    b.gov_proposal = &p;
+    return lfx_submit(f, &b, &f->acme, NULL);
+}
+
+static size_t pending_changes(lfx *f)
+{
+    cairn_txn *t;
+    size_t n = 99;
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    assert_int_equal(cairn_chain_valset_pending(t, &n), 0);
+    cairn_txn_abort(t);
+    return n;
+}
+
+static void get_valset(lfx *f, int64_t epoch, cairn_valset *vs)
+{
+    cairn_txn *t;
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    if (epoch < 0)
+        assert_int_equal(cairn_chain_valset(f->c, t, vs), 0);
+    else
+        assert_int_equal(cairn_chain_valset_at(f->c, t, (uint64_t)epoch, vs), 0);
+    cairn_txn_abort(t);
+}
+
+static cairn_block_out epoch_block(lfx *f, cairn_valset *next)
+{
+    cairn_txn *t;
+    cairn_block_out out;
+    assert_int_equal(cairn_store_write_begin(f->s, &t), 0);
+    f->time_ms += 1000;
+    assert_int_equal(
+        cairn_chain_apply_epoch_block(f->c, t, f->time_ms, f->validator_id, &out, next), 0);
+    assert_int_equal(cairn_txn_commit(t), 0);
+    return out;
+}
+
+static void test_validator_set_rotation(void **state)
+{
+    (void)state;
+    lfx *f = lfx_open(1);
+    cairn_valset *vs = calloc(1, sizeof *vs), *next = calloc(1, sizeof *next);
+    cairn_keypair a, b, c;
+    uint8_t seed[32];
+    lfx_seed(seed, 0x71);
+    assert_int_equal(cairn_keypair_from_seed(&a, f->sig, CAIRN_SIG_ED25519, seed), 0);
+    lfx_seed(seed, 0x72);
+    assert_int_equal(cairn_keypair_from_seed(&b, f->sig, CAIRN_SIG_ED25519, seed), 0);
+    lfx_seed(seed, 0x73);
+    assert_int_equal(cairn_keypair_from_seed(&c, f->sig, CAIRN_SIG_ED25519, seed), 0);
+    uint8_t ida[32], idb[32], idc[32];
+    cairn_validator_id(ida, a.pub, 32);
+    cairn_validator_id(idb, b.pub, 32);
+    cairn_validator_id(idc, c.pub, 32);
+
+    /* Epoch 0: the genesis set, named by block 0. */
+    get_valset(f, -1, vs);
+    assert_int_equal(vs->epoch, 0);
+    assert_int_equal(vs->n, 1);
+    uint8_t gh[32];
+    cairn_genesis_valset_hash(f->g, gh);
+    assert_memory_equal(vs->hash, gh, 32);
+    assert_int_equal(pending_changes(f), 0);
+
+    /* Added in the order B, A: recorded, pending, consensus set unchanged. */
+    assert_int_equal(gov_validator(f, &b, 2, 0, NULL), 0);
+    assert_int_equal(gov_validator(f, &a, 3, 0, NULL), 0);
+    assert_int_equal(gov_validator(f, &a, 3, 0, NULL), 0); /* again: keeps its place */
+    assert_int_equal(pending_changes(f), 2);
+    get_valset(f, -1, vs);
+    assert_int_equal(vs->epoch, 0);
+    assert_int_equal(vs->n, 1);
+    cairn_header h;
+    uint8_t hh[32];
+    cairn_txn *t;
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    assert_int_equal(cairn_chain_head(t, &h, hh), 0);
+    cairn_txn_abort(t);
+    assert_memory_equal(h.valset_hash, gh, 32);
+    assert_int_equal(h.epoch, 0);
+
+    /* The epoch-change block: genesis set in order, then B, A (order of application). */
+    cairn_block_out eo = epoch_block(f, next);
+    assert_int_equal(eo.header.height, h.height + 1);
+    assert_memory_equal(eo.header.parent, hh, 32);
+    assert_int_equal(eo.header.log_size, h.log_size); /* no transactions */
+    assert_memory_equal(eo.header.state_root, h.state_root, 32);
+    assert_int_equal(next->epoch, 1);
+    assert_int_equal(next->since_height, eo.header.height);
+    assert_int_equal(next->n, 3);
+    assert_memory_equal(next->v[0].id, f->validator_id, 32);
+    assert_memory_equal(next->v[1].id, idb, 32);
+    assert_memory_equal(next->v[2].id, ida, 32);
+    assert_int_equal(next->v[1].power, 2);
+    assert_int_equal(next->v[2].power, 3);
+    cairn_validator expect[3] = {f->g->validators[0], next->v[1], next->v[2]};
+    uint8_t eh[32];
+    cairn_valset_hash(expect, 3, eh);
+    assert_memory_equal(next->hash, eh, 32);
+    assert_memory_equal(eo.header.valset_hash, eh, 32);
+    assert_int_equal(eo.header.epoch, 1);
+    assert_int_equal(pending_changes(f), 0);
+    get_valset(f, -1, vs);
+    assert_int_equal(vs->epoch, 1);
+    assert_memory_equal(vs->hash, eh, 32);
+
+    /* Later blocks keep naming the set and the epoch. */
+    assert_int_equal(gov_validator(f, NULL, 0, 1, idb), 0); /* remove B */
+    assert_int_equal(gov_validator(f, &c, 4, 0, NULL), 0);  /* add C */
+    assert_int_equal(gov_validator(f, NULL, 0, 1, f->validator_id), 0);
+    assert_int_equal(pending_changes(f), 3);
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    assert_int_equal(cairn_chain_head(t, &h, NULL), 0);
+    cairn_txn_abort(t);
+    assert_memory_equal(h.valset_hash, eh, 32);
+    assert_int_equal(h.epoch, 1);
+
+    /* Epoch 2: [A, C]; epoch 1's set stays readable. */
+    eo = epoch_block(f, next);
+    assert_int_equal(next->epoch, 2);
+    assert_int_equal(next->n, 2);
+    assert_memory_equal(next->v[0].id, ida, 32);
+    assert_memory_equal(next->v[1].id, idc, 32);
+    assert_int_equal(eo.header.epoch, 2);
+    assert_memory_equal(eo.header.valset_hash, next->hash, 32);
+    get_valset(f, 1, vs);
+    assert_int_equal(vs->n, 3);
+    assert_memory_equal(vs->hash, eh, 32);
+    get_valset(f, 0, vs);
+    assert_memory_equal(vs->hash, gh, 32);
+    assert_int_equal(pending_changes(f), 0);
+
+    /* Nothing pending: the set carries over into the next epoch. */
+    uint8_t h2[32];
+    memcpy(h2, next->hash, 32);
+    eo = epoch_block(f, next);
+    assert_int_equal(next->epoch, 3);
+    assert_memory_equal(next->hash, h2, 32);
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    assert_int_equal(cairn_chain_valset_at(f->c, t, 9, vs), CAIRN_ENOENT);
+    cairn_txn_abort(t);
+    free(vs);
+    free(next);
+    lfx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_weak_device_keys_refused),
         cmocka_unit_test(test_bad_transactions_change_nothing),
         cmocka_unit_test(test_transfer_and_governance),
+        cmocka_unit_test(test_validator_set_rotation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
