@@ -257,9 +257,17 @@ static void peer_timer_cb(uv_timer_t *t)
     peer_dial(t->data);
 }
 
+static int key_is_zero(const uint8_t k[CAIRN_NOISE_DH_LEN])
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < CAIRN_NOISE_DH_LEN; i++) acc |= k[i];
+    return acc == 0;
+}
+
 static int peer_dialable(const net_peer *p)
 {
-    return p->index != p->net->self && p->addr.host[0] != '\0' && p->addr.port != 0;
+    return p->index != p->net->self && p->addr.host[0] != '\0' && p->addr.port != 0 &&
+           !key_is_zero(p->addr.noise_pub);
 }
 
 /* Arms the reconnect timer with the current back-off (minus up to a quarter of jitter) and doubles
@@ -456,7 +464,7 @@ static int conn_hs_message(net_conn *c, const uint8_t *msg, size_t len)
     if ((err = cairn_noise_check_remote_static(
              &c->hs, (const uint8_t(*)[CAIRN_NOISE_DH_LEN])net->keys, net->n_peers, &idx)))
         return err;
-    if (idx == net->self) return CAIRN_ENOISE_PEER_KEY;
+    if (idx == net->self || key_is_zero(net->keys[idx])) return CAIRN_ENOISE_PEER_KEY;
     c->peer = (int)idx;
     if ((err = conn_write_hs(c))) return err;
     if ((err = cairn_noise_split(&c->hs, &c->tr))) return err;
@@ -699,7 +707,7 @@ static int config_valid(const cairn_net_config *cfg)
     if (rmin > rmax) return 0;
     for (size_t i = 0; i < cfg->n_peers; i++) {
         if (!memchr(cfg->peers[i].host, '\0', sizeof cfg->peers[i].host)) return 0;
-        for (size_t j = 0; j < i; j++)
+        for (size_t j = 0; j < i && !key_is_zero(cfg->peers[i].noise_pub); j++)
             if (memcmp(cfg->peers[i].noise_pub, cfg->peers[j].noise_pub, CAIRN_NOISE_DH_LEN) == 0)
                 return 0; /* one key, two indexes: the responder could not tell them apart */
     }
@@ -820,6 +828,38 @@ void cairn_net_drop(cairn_net *net, uint32_t peer)
 {
     if (!net || peer >= net->n_peers || !net->peers[peer].active) return;
     conn_close(net->peers[peer].active);
+}
+
+int cairn_net_set_peer(cairn_net *net, uint32_t peer, const cairn_net_peer *addr)
+{
+    if (!net || net->closing) return CAIRN_EINVAL;
+    if (peer >= net->n_peers || peer == net->self) return CAIRN_ENET_PEER;
+    static const cairn_net_peer empty;
+    if (!addr) addr = &empty;
+    if (!memchr(addr->host, '\0', sizeof addr->host)) return CAIRN_EINVAL;
+    if (!key_is_zero(addr->noise_pub))
+        for (size_t j = 0; j < net->n_peers; j++)
+            if (j != peer && memcmp(net->keys[j], addr->noise_pub, CAIRN_NOISE_DH_LEN) == 0)
+                return CAIRN_EINVAL;
+    net_peer *p = &net->peers[peer];
+    if (memcmp(p->addr.noise_pub, addr->noise_pub, CAIRN_NOISE_DH_LEN) != 0) {
+        /* Another identity in this slot: every link authenticated as the old key goes. */
+        memcpy(net->keys[peer], addr->noise_pub, CAIRN_NOISE_DH_LEN);
+        memcpy(p->addr.noise_pub, addr->noise_pub, CAIRN_NOISE_DH_LEN);
+        for (net_conn *c = net->conns; c; c = c->next)
+            if (c->peer == (int)peer) conn_close(c);
+        peer_clear_queue(p);
+    }
+    if (p->resolving) {
+        p->resolving->peer = NULL;
+        (void)uv_cancel((uv_req_t *)&p->resolving->req);
+        p->resolving = NULL;
+    }
+    p->addr = *addr;
+    uv_timer_stop(&p->timer);
+    p->backoff_ms = net->rmin;
+    peer_dial(p);
+    return 0;
 }
 
 void cairn_net_get_stats(const cairn_net *net, cairn_net_stats *out)

@@ -8,7 +8,8 @@
  *   cfg.on_message(ctx, peer, msg)     one authenticated message from validator `peer`
  *   cairn_net_close(net)               close every link and the listener
  *
- * Peers are the validators of the set, by index 0..n-1 (self included, never dialled). Every node
+ * Peers are the validators of the set, by index 0..n-1 (self included, never dialled); a slot
+ * whose noise_pub is all zero is empty (never dialled, never accepted). Every node
  * dials every other validator at its address (not a peer whose host is "" or whose port is 0);
  * a connection is accepted only if the Noise handshake proves the remote holds the private key of
  * one of the set's noise keys (an unknown key, a wrong responder key or another chain id fails
@@ -114,6 +115,15 @@ int cairn_net_is_up(const cairn_net *net, uint32_t peer);
 
 /* Bytes queued for peer (framed, as counted against max_queue_bytes) and not yet written. */
 size_t cairn_net_queued_bytes(const cairn_net *net, uint32_t peer);
+
+/* Replaces the peer of slot `peer` (not self) while the net runs: its address and noise key.
+ * addr NULL or an all-zero noise_pub empties the slot. When the key changes, every link of the
+ * slot is closed (on_link(peer, 0) is called before this returns if one was up) and its queue is
+ * dropped; from then on only the new key passes the handshake for this slot, and the slot is
+ * dialled at the new address. A key that another slot holds is refused (CAIRN_EINVAL);
+ * CAIRN_ENET_PEER for an index out of range or self. The validator set of a new epoch is
+ * installed this way (docs/transport.md "Changing the peers"). */
+CAIRN_MUST_CHECK int cairn_net_set_peer(cairn_net *net, uint32_t peer, const cairn_net_peer *addr);
 
 /* Closes the link to peer (e.g. it sent a message that does not decode); it is re-dialled later
  * with back-off. */

@@ -907,6 +907,80 @@ static void test_bad_frame(void **state)
     cluster_free(cl);
 }
 
+/* ---- changing the peers at an epoch boundary (cairn_net_set_peer) ---- */
+
+static int link_0_2_down(cluster *cl, void *arg)
+{
+    (void)arg;
+    return !cairn_net_is_up(cl->nodes[2].net, 0) && stats(cl, 0).handshakes_failed >= 2;
+}
+
+static void test_set_peer(void **state)
+{
+    (void)state;
+    cluster *cl = cluster_new(3);
+    /* Nodes 0 and 1 start with slot 2 empty (all-zero key): validator 2 joins later. */
+    cairn_net_peer without2[N_MAX];
+    memcpy(without2, cl->peers, sizeof without2);
+    memset(without2[2].noise_pub, 0, 32);
+    opts o = {.peers = without2, .rmin = 50, .rmax = 200, .hs_ms = 1000};
+    opts o2 = {.rmin = 50, .rmax = 200, .hs_ms = 1000};
+    assert_int_equal(node_start(cl, 0, &o), 0);
+    assert_int_equal(node_start(cl, 1, &o), 0);
+    assert_int_equal(node_start(cl, 2, &o2), 0);
+    /* Node 2 dials both: its key is in no slot of theirs, so every handshake fails. */
+    assert_int_equal(cairn_net_testing_set_peer_port(cl->nodes[0].net, 1,
+                                                     cairn_net_port(cl->nodes[1].net)),
+                     0);
+    for (uint32_t j = 0; j < 2; j++)
+        assert_int_equal(cairn_net_testing_set_peer_port(cl->nodes[2].net, j,
+                                                         cairn_net_port(cl->nodes[j].net)),
+                         0);
+    size_t two = 2;
+    assert_true(run_until(cl, pairs_settled, &two, 3000));
+    run_for(cl, 300);
+    assert_false(cairn_net_is_up(cl->nodes[2].net, 0));
+    assert_false(cairn_net_is_up(cl->nodes[2].net, 1));
+    assert_true(stats(cl, 0).handshakes_failed >= 1);
+    assert_int_equal(cl->nodes[0].ups[2], 0);
+    assert_int_equal(cairn_net_send(cl->nodes[0].net, 2, NULL, 0), CAIRN_ENET_DOWN);
+
+    /* Misuse: self, out of range, a key another slot holds. */
+    cairn_net_peer p2 = cl->peers[2];
+    p2.port = cairn_net_port(cl->nodes[2].net);
+    assert_int_equal(cairn_net_set_peer(cl->nodes[0].net, 0, &p2), CAIRN_ENET_PEER);
+    assert_int_equal(cairn_net_set_peer(cl->nodes[0].net, 3, &p2), CAIRN_ENET_PEER);
+    cairn_net_peer dup = cl->peers[1];
+    assert_int_equal(cairn_net_set_peer(cl->nodes[0].net, 2, &dup), CAIRN_EINVAL);
+
+    /* The new epoch admits validator 2: links come up both ways and carry messages. */
+    assert_int_equal(cairn_net_set_peer(cl->nodes[0].net, 2, &p2), 0);
+    assert_int_equal(cairn_net_set_peer(cl->nodes[1].net, 2, &p2), 0);
+    size_t three = 3;
+    assert_true(run_until(cl, pairs_settled, &three, 3000));
+    for (uint32_t i = 0; i < 3; i++)
+        for (uint32_t j = 0; j < 3; j++) forget_in_flight(cl, i, j);
+    exchange(cl, 3);
+
+    /* Node 0's next epoch removes validator 2: its link goes at once (reported before the call
+     * returns) and its re-dials fail the handshake; 0 and 1 stay linked. */
+    assert_int_equal(cairn_net_set_peer(cl->nodes[0].net, 2, NULL), 0);
+    assert_int_equal(cl->nodes[0].downs[2], 1);
+    assert_false(cairn_net_is_up(cl->nodes[0].net, 2));
+    assert_int_equal(cairn_net_send(cl->nodes[0].net, 2, NULL, 0), CAIRN_ENET_DOWN);
+    uint64_t failed = stats(cl, 0).handshakes_failed;
+    assert_true(run_until(cl, link_0_2_down, NULL, 2000));
+    run_for(cl, 400);
+    assert_true(stats(cl, 0).handshakes_failed > failed);
+    assert_false(cairn_net_is_up(cl->nodes[0].net, 2));
+    assert_int_equal(cl->nodes[0].ups[2], 1);
+    assert_true(cairn_net_is_up(cl->nodes[0].net, 1));
+    for (uint32_t i = 0; i < 3; i++)
+        for (uint32_t j = 0; j < 3; j++) forget_in_flight(cl, i, j);
+    exchange(cl, 2);
+    cluster_free(cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -914,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_raw_clients),   cmocka_unit_test(test_hello_and_replacement),
         cmocka_unit_test(test_back_pressure), cmocka_unit_test(test_reconnect),
         cmocka_unit_test(test_dns_one_way),   cmocka_unit_test(test_bad_frame),
+        cmocka_unit_test(test_set_peer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
