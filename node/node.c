@@ -245,11 +245,13 @@ static int h_checkpoint(void *app, const cairn_http_request *req, cairn_http_res
         cairn_buf_free(&cb);
         return fail(resp, err, NULL);
     }
-    json_t *j = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s}", "height", (json_int_t)h.height,
-                          "log_size", (json_int_t)h.log_size, "log_root", hex_json(h.log_root, 32),
-                          "state_root", hex_json(h.state_root, 32), "block_hash",
-                          hex_json(hash, 32), "header", hex_json(hb.p, hb.len), "certificate",
-                          hex_json(cb.p, cb.len), "chain_id", h.chain_id);
+    json_t *j = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s,s:I,s:o,s:I}", "height",
+                          (json_int_t)h.height, "log_size", (json_int_t)h.log_size, "log_root",
+                          hex_json(h.log_root, 32), "state_root", hex_json(h.state_root, 32),
+                          "block_hash", hex_json(hash, 32), "header", hex_json(hb.p, hb.len),
+                          "certificate", hex_json(cb.p, cb.len), "chain_id", h.chain_id, "epoch",
+                          (json_int_t)h.epoch, "valset_hash", hex_json(h.valset_hash, 32),
+                          "signers", (json_int_t)(h.height > 0 ? c.n : 0));
     cairn_buf_free(&hb);
     cairn_buf_free(&cb);
     return cairn_http_json(resp, 200, j);
@@ -444,6 +446,9 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
         "# TYPE cairn_height gauge\ncairn_height %llu\n"
         "# TYPE cairn_certified_height gauge\ncairn_certified_height %llu\n"
         "# TYPE cairn_log_size gauge\ncairn_log_size %llu\n"
+        "# TYPE cairn_consensus_epoch gauge\ncairn_consensus_epoch %llu\n"
+        "# TYPE cairn_consensus_validators gauge\ncairn_consensus_validators %llu\n"
+        "# TYPE cairn_consensus_voter gauge\ncairn_consensus_voter %llu\n"
         "# TYPE cairn_consensus_round gauge\ncairn_consensus_round %llu\n"
         "# TYPE cairn_consensus_height gauge\ncairn_consensus_height %llu\n"
         "# TYPE cairn_commits_total counter\ncairn_commits_total %llu\n"
@@ -478,7 +483,8 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
         "# TYPE cairn_store_used_bytes gauge\ncairn_store_used_bytes %zu\n"
         "# TYPE cairn_store_map_bytes gauge\ncairn_store_map_bytes %zu\n",
         (unsigned long long)h.height, (unsigned long long)st.certified_height,
-        (unsigned long long)h.log_size, (unsigned long long)st.round,
+        (unsigned long long)h.log_size, (unsigned long long)st.epoch,
+        (unsigned long long)st.validators, (unsigned long long)st.voter, (unsigned long long)st.round,
         (unsigned long long)st.cons_height, (unsigned long long)st.commits,
         (unsigned long long)st.empty_commits, (unsigned long long)st.qc_rounds,
         (unsigned long long)st.timeouts_rounds, (unsigned long long)st.txs_committed,
@@ -597,22 +603,26 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
         snprintf(msg, msg_cap, "%s: %s", cfg->validator_key, cairn_strerror(err));
         goto fail;
     }
-    err = CAIRN_EGENESIS;
+    /* A key outside the genesis set is a validator that governance adds later: the node
+     * observes (syncs) until an epoch whose set holds it (docs/consensus.md). */
+    int in_genesis = 0;
+    if (n->validator.alg != CAIRN_SIG_ED25519 || n->validator.pub_len != 32) {
+        snprintf(msg, msg_cap, "%s: a validator key must be Ed25519", cfg->validator_key);
+        err = CAIRN_EKEYFILE;
+        goto fail;
+    }
+    cairn_validator_id(n->validator_id, n->validator.pub, 32);
     for (size_t i = 0; i < n->g->n_validators; i++) {
         const cairn_validator *v = &n->g->validators[i];
         if (v->key.len == n->validator.pub_len &&
             memcmp(v->key.key, n->validator.pub, v->key.len) == 0) {
             n->validator_index = (uint32_t)i;
-            memcpy(n->validator_id, v->id, 32);
-            err = 0;
+            in_genesis = 1;
         }
     }
-    if (err) {
-        snprintf(msg, msg_cap, "%s is not a validator key of the genesis", cfg->validator_key);
-        goto fail;
-    }
     if ((err = load_noise_key(cfg->noise_key, n->noise_private,
-                              n->g->validators[n->validator_index].noise_key))) {
+                              in_genesis ? n->g->validators[n->validator_index].noise_key
+                                         : NULL))) {
         snprintf(msg, msg_cap, "%s: %s", cfg->noise_key,
                  err == CAIRN_EKEYFILE ? "not this validator's genesis noise_key, or malformed"
                                        : cairn_strerror(err));
@@ -713,7 +723,8 @@ void cairn_node_close(cairn_node *n)
 }
 
 /* Reads this validator's peer-link key (DIR/noise.key) and checks its public half is the one in
- * genesis. CAIRN_EKEYFILE when malformed or another key. */
+ * genesis (want_pub; NULL for a validator outside the genesis set, whose key the ledger's record
+ * names). CAIRN_EKEYFILE when malformed or another key. */
 static int load_noise_key(const char *path, uint8_t priv[32], const uint8_t want_pub[32])
 {
     json_error_t jerr;
@@ -725,7 +736,7 @@ static int load_noise_key(const char *path, uint8_t priv[32], const uint8_t want
     json_decref(o);
     if (!err) {
         crypto_scalarmult_base(pub, priv);
-        if (sodium_memcmp(pub, want_pub, 32) != 0) err = CAIRN_EKEYFILE;
+        if (want_pub && sodium_memcmp(pub, want_pub, 32) != 0) err = CAIRN_EKEYFILE;
     }
     if (err) sodium_memzero(priv, 32);
     return err;

@@ -35,9 +35,15 @@
 static const char K_SAFETY[] = "safety";
 static const char K_ROOT[] = "root";
 static const char K_TREE[] = "tree";
-/* 'C' || u64be consensus height -> one-block sync response (block + its QC's and certifying
- * QC's signatures); 'P' || digest -> BlockPayload envelope; 'T' || digest -> TxBatch envelope;
+static const char K_EPOCH[] = "epoch"; /* u64be epoch || its genesis seed (32) */
+/* 'C' || u64be epoch || u64be consensus height -> one-block sync response (block + its QC's and
+ * certifying QC's signatures); 'X' || u64be epoch -> the epoch-end proof of that epoch (a sync
+ * response); 'P' || digest -> BlockPayload envelope; 'T' || digest -> TxBatch envelope;
  * 'E' || u64be n -> evidence. */
+#define PROOF_RESEND_MS  200u  /* a lagging peer gets the epoch-end proof at most this often */
+#define SLOT_LINGER_MS   3000u /* a removed validator's link stays this long (proof delivery) */
+#define OBSERVE_SYNC_MS  300u  /* an observer asks a validator for blocks this often */
+#define NO_SLOT          UINT32_MAX
 
 typedef struct batch_obj {
     uint8_t digest[32];
@@ -112,8 +118,35 @@ typedef struct cert_slot {
 struct cairn_replica {
     cairn_replica_config c;
     const cairn_genesis *g;
-    uint32_t n;
-    uint64_t total_power;
+    uint32_t n;           /* validators in the epoch's set (vs->n) */
+    uint64_t total_power; /* of vs */
+    uint64_t epoch;
+    cairn_valset *vs;     /* the epoch's validator set (ledger/chain.h) */
+    cairn_valset *prev;   /* the previous epoch's set (certifies the epoch-change block) */
+    uint32_t self;        /* our index in vs; NO_SLOT when not a member (observer) */
+    uint8_t my_id[32], my_noise[32];
+    uint8_t epoch_seed[32]; /* cairn_core_genesis seed of the epoch */
+    /* Peer links by net slot: a local numbering, stable while the process runs. */
+    cairn_net_peer slots[CAIRN_NET_MAX_PEERS];
+    uint32_t n_slots, self_slot;
+    uint32_t slot_of[CAIRN_CONS_MAX_VALIDATORS];      /* index in vs -> slot */
+    uint32_t prev_slot_of[CAIRN_CONS_MAX_VALIDATORS]; /* index in prev -> slot */
+    uint32_t cons_of[CAIRN_NET_MAX_PEERS];            /* slot -> index in vs, or NO_SLOT */
+    uint64_t slot_empty_at[CAIRN_NET_MAX_PEERS];      /* removed validator: link goes then */
+    /* The epoch-end proof of epoch - 1 (what a peer still in it needs to move on). */
+    uint8_t *proof;
+    size_t proof_len;
+    cairn_sync_response *proof_resp;
+    cairn_wire_sync_sigs *proof_sigs;
+    uint64_t proof_sent_at[CAIRN_NET_MAX_PEERS];
+    size_t pending_changes; /* validator changes waiting for the next epoch (ledger) */
+    uint8_t last_applied_id[32];
+    uint64_t observe_at_ms;
+    uint32_t observe_next;
+    int switch_due; /* the RECONFIG block is applied: start the next epoch */
+    cairn_valset *next_vs;
+    uint8_t next_seed[32];
+    cairn_sync_response *obs_proof; /* observer: the end of the epoch as it saw it */
     uint8_t pk[64], sk[64]; /* Ed25519 expanded secret key (sk) */
     cairn_net *net;
     cairn_core *core;
@@ -130,7 +163,7 @@ struct cairn_replica {
     h32map qcs;     /* block id -> qc_sigs * */
     to_sigs *tos;   /* TO_ROUNDS slots */
     uint64_t batch_seq;
-    uint32_t peer_batches[CAIRN_CONS_MAX_VALIDATORS]; /* uncommitted batches held per origin */
+    uint32_t peer_batches[CAIRN_NET_MAX_PEERS]; /* uncommitted batches held per origin slot */
     want_item *wants;
     size_t n_wants, cap_wants;
     wait_vote waits[MAX_WAIT_VOTES];
@@ -230,11 +263,11 @@ static int sign_msg(const cairn_replica *r, int kind, uint64_t epoch, uint64_t r
 static int verify_msg(const cairn_replica *r, uint32_t signer, int kind, uint64_t epoch,
                       uint64_t round, const uint8_t *id32, uint64_t hqc, const uint8_t sig[64])
 {
-    if (signer >= r->n) return CAIRN_ECONS_SENDER;
+    if (signer >= r->n || epoch != r->epoch) return CAIRN_ECONS_SENDER;
     cairn_buf b = CAIRN_BUF_INIT;
     int err = msg_input(r, &b, kind, epoch, round, id32, hqc);
     if (!err)
-        err = cairn_ed25519_verify(r->c.sig, r->g->validators[signer].key.key, b.p, b.len, sig)
+        err = cairn_ed25519_verify(r->c.sig, r->vs->v[signer].key.key, b.p, b.len, sig)
                   ? CAIRN_ECONS_SIGNATURE
                   : 0;
     cairn_buf_free(&b);
@@ -304,7 +337,7 @@ static int qc_fill(cairn_replica *r, const cairn_qc *qc, cairn_wire_cert_sigs *o
     for (uint32_t i = 0; i < CAIRN_CONS_MAX_VALIDATORS; i++) {
         if (!(qc->signers >> i & 1)) continue;
         if (!(q->have >> i & 1)) {
-            if (i != r->c.self) return CAIRN_ECONS_SIGNATURE;
+            if (i != r->self) return CAIRN_ECONS_SIGNATURE;
             int err = sign_msg(r, SIG_VOTE, qc->epoch, qc->round, qc->block_id, 0, q->sig[i]);
             if (err) return err;
             q->have |= 1ull << i;
@@ -322,7 +355,7 @@ static int tc_fill(cairn_replica *r, const cairn_tc *tc, cairn_wire_cert_sigs *o
         const uint8_t *s = to_find(r, tc->round, i, tc->hqc_rounds[i]);
         uint8_t mine[64];
         if (!s) {
-            if (i != r->c.self) return CAIRN_ECONS_SIGNATURE;
+            if (i != r->self) return CAIRN_ECONS_SIGNATURE;
             int err = sign_msg(r, SIG_TIMEOUT, tc->epoch, tc->round, NULL, tc->hqc_rounds[i], mine);
             if (err) return err;
             to_put(r, tc->round, i, tc->hqc_rounds[i], mine);
@@ -371,12 +404,20 @@ static int tc_verify(cairn_replica *r, const cairn_tc *tc, const cairn_wire_cert
 
 /* ---- sending ---- */
 
+/* To a net slot. */
+static void send_slot(cairn_replica *r, uint32_t slot, const uint8_t *p, size_t len)
+{
+    if (!r->net || slot >= r->n_slots || slot == r->self_slot) return;
+    int err = cairn_net_send(r->net, slot, p, len);
+    if (err && err != CAIRN_ENET_DOWN)
+        rlog(r, CAIRN_LOG_DEBUG, "msg=\"send failed\" slot=%u error=%s", slot, cairn_err_name(err));
+}
+
+/* To validator `to` of the epoch's set. */
 static void send_bytes(cairn_replica *r, uint32_t to, const uint8_t *p, size_t len)
 {
-    if (to == r->c.self) return;
-    int err = cairn_net_send(r->net, to, p, len);
-    if (err && err != CAIRN_ENET_DOWN)
-        rlog(r, CAIRN_LOG_DEBUG, "msg=\"send failed\" peer=%u error=%s", to, cairn_err_name(err));
+    if (to >= r->n || to == r->self) return;
+    send_slot(r, r->slot_of[to], p, len);
 }
 
 static void broadcast_bytes(cairn_replica *r, const uint8_t *p, size_t len)
@@ -384,8 +425,21 @@ static void broadcast_bytes(cairn_replica *r, const uint8_t *p, size_t len)
     for (uint32_t i = 0; i < r->n; i++) send_bytes(r, i, p, len);
 }
 
-/* Signs and sends one core message (to = UINT32_MAX: everyone). */
+/* To every linked peer, validators of the previous epoch still linked included. */
+static void broadcast_slots(cairn_replica *r, const uint8_t *p, size_t len)
+{
+    for (uint32_t i = 0; i < r->n_slots; i++) send_slot(r, i, p, len);
+}
+
+/* Signs and sends one core message (to = UINT32_MAX: everyone; slot: to that net slot). */
+static int send_core_msg_to(cairn_replica *r, uint32_t to, uint32_t slot, const cairn_msg *m);
+
 static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
+{
+    return send_core_msg_to(r, to, NO_SLOT, m);
+}
+
+static int send_core_msg_to(cairn_replica *r, uint32_t to, uint32_t slot, const cairn_msg *m)
 {
     cairn_wire_sigs *s = calloc(1, sizeof *s);
     if (!s) return CAIRN_ENOMEM;
@@ -406,8 +460,8 @@ static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
         err = sign_msg(r, SIG_VOTE, v->epoch, v->round, v->block_id, 0, s->msg);
         qc_sigs *q = err ? NULL : qc_get(r, v->block_id, 1);
         if (q) {
-            memcpy(q->sig[r->c.self], s->msg, 64);
-            q->have |= 1ull << r->c.self;
+            memcpy(q->sig[r->self], s->msg, 64);
+            q->have |= 1ull << r->self;
         }
         break;
     }
@@ -415,7 +469,7 @@ static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
         const cairn_timeout *t = &m->u.timeout;
         s->has_msg = 1;
         if (!(err = sign_msg(r, SIG_TIMEOUT, t->epoch, t->round, NULL, t->high_qc.round, s->msg))) {
-            to_put(r, t->round, r->c.self, t->high_qc.round, s->msg);
+            to_put(r, t->round, r->self, t->high_qc.round, s->msg);
             if (!(err = qc_fill(r, &t->high_qc, &s->qc)) && t->has_tc)
                 err = tc_fill(r, &t->last_tc, &s->tc);
         }
@@ -428,7 +482,9 @@ static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
     if (!err) err = cairn_wire_encode_msg(m, s, &b);
     if (!err) err = cairn_buf_finish(&b);
     if (!err) {
-        if (to == UINT32_MAX)
+        if (slot != NO_SLOT)
+            send_slot(r, slot, b.p, b.len);
+        else if (to == UINT32_MAX)
             broadcast_bytes(r, b.p, b.len);
         else
             send_bytes(r, to, b.p, b.len);
@@ -589,7 +645,7 @@ static int batch_add(cairn_replica *r, batch_obj *b, uint32_t origin)
 {
     h32map_slot *s;
     int added;
-    if (origin < r->n && r->peer_batches[origin] >= MAX_BATCHES_PER_PEER) {
+    if (origin < CAIRN_NET_MAX_PEERS && r->peer_batches[origin] >= MAX_BATCHES_PER_PEER) {
         batch_free(b);
         return CAIRN_ECONS_FULL;
     }
@@ -600,14 +656,14 @@ static int batch_add(cairn_replica *r, batch_obj *b, uint32_t origin)
     }
     b->seq = ++r->batch_seq;
     b->origin = origin;
-    if (origin < r->n) r->peer_batches[origin]++;
+    if (origin < CAIRN_NET_MAX_PEERS) r->peer_batches[origin]++;
     return 0;
 }
 
 /* Removes a batch from memory (committed, or dropped at shutdown). */
 static void batch_forget(cairn_replica *r, batch_obj *b)
 {
-    if (b->origin < r->n) r->peer_batches[b->origin]--;
+    if (b->origin < CAIRN_NET_MAX_PEERS) r->peer_batches[b->origin]--;
     h32map_del(&r->batches, b->digest);
     batch_free(b);
 }
@@ -712,10 +768,10 @@ static void fetch_wanted(cairn_replica *r)
         }
         if (w->asked_at_ms && now < w->asked_at_ms + FETCH_RETRY_MS) continue;
         uint32_t peer = w->next_peer % r->n;
-        if (peer == r->c.self) peer = (peer + 1) % r->n;
+        if (peer == r->self) peer = (peer + 1) % r->n;
         w->next_peer = peer + 1;
         w->asked_at_ms = now;
-        if (peer == r->c.self) continue;
+        if (peer == r->self) continue;
         uint8_t *p;
         size_t len;
         if (cairn_object_request_encode((const uint8_t(*)[32])w->digest, 1, &p, &len) == 0) {
@@ -783,9 +839,13 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
     cairn_txn *t;
     int err = cairn_store_write_begin(r->c.store, &t);
     if (err) return err;
-    if (safety)
-        err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, safety,
-                            sizeof *safety, 0);
+    if (safety) { /* u64be epoch || the core's safety data: never reused in another epoch */
+        uint8_t rec[8 + sizeof *safety];
+        cairn_put_u64be(rec, r->epoch);
+        memcpy(rec + 8, safety, sizeof *safety);
+        err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, rec,
+                            sizeof rec, 0);
+    }
     /* The tree record: every stored block above the committed root, with its QC signatures. */
     if (!err) {
         const void *v = NULL;
@@ -802,7 +862,7 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
         for (size_t off = 0; !err && off + rec <= vl; off += rec) {
             cairn_block blk;
             memcpy(&blk, (const uint8_t *)v + off, sizeof blk);
-            if (blk.height > r->applied_cons_height) {
+            if (blk.epoch == r->epoch && blk.height > r->applied_cons_height) {
                 memcpy(nv + nl, (const uint8_t *)v + off, rec);
                 nl += rec;
             }
@@ -853,6 +913,7 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
 {
     uint64_t token;
     int any;
+    const uint64_t epoch = r->epoch; /* a nested step may start the next epoch: then stop */
     int err = persist_step(r, a, &token, &any);
     if (err) {
         fatal(r, err, "persist");
@@ -863,7 +924,7 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
     cairn_action *copy = malloc((n ? n : 1) * sizeof *copy);
     if (!copy) return CAIRN_ENOMEM;
     memcpy(copy, a->a, n * sizeof *copy);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && r->epoch == epoch; i++) {
         cairn_action *x = &copy[i];
         rlog(r, CAIRN_LOG_TRACE, "msg=\"core action\" type=%d to=%u round=%llu", x->type, x->to,
              (unsigned long long)r->core->round);
@@ -914,16 +975,17 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
             record_evidence(r, &x->u.evidence);
             break;
         case CAIRN_ACT_EPOCH_END:
-            rlog(r, CAIRN_LOG_WARN,
-                 "msg=\"epoch ended: validator-set changes are not supported "
-                 "by this build\"");
+            /* The RECONFIG block is in the commit queue: applying it rotates the set, keeps the
+             * epoch-end proof and starts the next epoch (apply_commit, start_next_epoch). */
+            rlog(r, CAIRN_LOG_INFO, "msg=\"epoch ending\" epoch=%llu height=%llu",
+                 (unsigned long long)r->epoch, (unsigned long long)x->u.commit.block.height);
             break;
         default:
             break; /* PERSIST, STORE_BLOCK: done above */
         }
     }
     free(copy);
-    if (any && token) {
+    if (any && token && r->epoch == epoch) {
         cairn_input in = {.type = CAIRN_IN_PERSIST_DONE, .now_ms = mono_ms()};
         in.u.token = token;
         (void)step(r, &in);
@@ -938,7 +1000,7 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
 
 static int step(cairn_replica *r, const cairn_input *in)
 {
-    if (r->stopped) return 0;
+    if (r->stopped || r->self == NO_SLOT) return 0; /* an observer runs no core */
     cairn_actions *a = malloc(sizeof *a);
     if (!a) return CAIRN_ENOMEM;
     int err = cairn_core_step(r->core, in, a);
@@ -978,6 +1040,19 @@ static int tree_has_payload(const cairn_replica *r)
     return 0;
 }
 
+/* A RECONFIG block proposed and not yet committed (then the epoch's suffix follows). */
+static int tree_has_reconfig(const cairn_replica *r)
+{
+    for (size_t i = 0; i < CAIRN_CONS_MAX_TREE_BLOCKS; i++) {
+        const cairn_tree_entry *e = &r->core->tree[i];
+        if (e->used && e->b.height > r->core->root.height && (e->b.flags & CAIRN_BLOCK_F_RECONFIG))
+            return 1;
+    }
+    for (size_t i = 0; i < r->n_commits; i++)
+        if (r->commits[i].block.flags & CAIRN_BLOCK_F_RECONFIG) return 1;
+    return 0;
+}
+
 static int cmp_seq(const void *a, const void *b)
 {
     const batch_obj *x = *(batch_obj *const *)a, *y = *(batch_obj *const *)b;
@@ -995,6 +1070,21 @@ static void answer_payload(cairn_replica *r, int force_empty)
 {
     if (!r->payload_round_pending) return;
     uint64_t now = mono_ms();
+    int reconfig = tree_has_reconfig(r);
+    if (r->pending_changes > 0 || reconfig) {
+        /* Validator changes wait in the ledger: end the epoch with an empty RECONFIG block
+         * (docs/consensus.md "Epochs in the node"); its suffix carries empty payloads. */
+        cairn_input in = {.type = CAIRN_IN_PAYLOAD, .now_ms = now};
+        in.u.payload.round = r->payload_round;
+        in.u.payload.flags = reconfig ? 0 : CAIRN_BLOCK_F_RECONFIG;
+        r->payload_round_pending = 0;
+        uv_timer_stop(&r->idle_timer);
+        if (!reconfig)
+            rlog(r, CAIRN_LOG_INFO, "msg=\"proposing the epoch change\" epoch=%llu round=%llu",
+                 (unsigned long long)r->epoch, (unsigned long long)in.u.payload.round);
+        (void)step(r, &in);
+        return;
+    }
     batch_obj **avail = NULL;
     size_t na = 0;
     if (r->batches.n) avail = malloc(r->batches.n * sizeof *avail);
@@ -1047,9 +1137,30 @@ static void answer_payload(cairn_replica *r, int force_empty)
 
 /* ---- commit certificates ---- */
 
+/* The set that certifies ledger block `height`: the one named by its parent (chain.h). */
+static const cairn_valset *cert_set(const cairn_replica *r, uint64_t height)
+{
+    return r->prev && height <= r->vs->since_height ? r->prev : r->vs;
+}
+
+static uint64_t set_power(const cairn_valset *vs)
+{
+    uint64_t p = 0;
+    for (size_t i = 0; i < vs->n; i++) p += vs->v[i].power;
+    return p;
+}
+
+/* Our index in vs, or NO_SLOT. */
+static uint32_t set_index(const cairn_valset *vs, const uint8_t id[32])
+{
+    for (size_t i = 0; i < vs->n; i++)
+        if (memcmp(vs->v[i].id, id, 32) == 0) return (uint32_t)i;
+    return NO_SLOT;
+}
+
 static void cert_write(cairn_replica *r, cert_slot *s)
 {
-    if (s->done || !s->have_local || s->power * 3 <= r->total_power * 2) return;
+    if (s->done || !s->have_local || s->power * 3 <= set_power(cert_set(r, s->height)) * 2) return;
     cairn_certificate c = s->cert;
     /* Canonical order: ascending validator index. */
     for (uint32_t i = 1; i < c.n; i++)
@@ -1088,7 +1199,8 @@ static void cert_add(cairn_replica *r, uint64_t height, const uint8_t hash[32], 
                      const uint8_t sig[64])
 {
     cert_slot *s = cert_slot_for(r, height);
-    if (s->done || v >= r->n || (s->signers[v / 64] >> (v % 64) & 1)) return;
+    const cairn_valset *set = cert_set(r, height);
+    if (s->done || v >= set->n || (s->signers[v / 64] >> (v % 64) & 1)) return;
     const uint8_t *want = s->have_local ? s->local_hash : (s->cert.n ? s->seen_hash : NULL);
     if (want && memcmp(want, hash, 32) != 0) {
         rlog(r, CAIRN_LOG_WARN,
@@ -1105,7 +1217,7 @@ static void cert_add(cairn_replica *r, uint64_t height, const uint8_t hash[32], 
     memcpy(s->cert.sigs[s->cert.n].sig, sig, 64);
     s->cert.n++;
     s->signers[v / 64] |= 1ull << (v % 64);
-    s->power += r->g->validators[v].power;
+    s->power += set->v[v].power;
     cert_write(r, s);
 }
 
@@ -1123,17 +1235,19 @@ static void cert_local(cairn_replica *r, uint64_t height, const uint8_t hash[32]
     memcpy(s->local_hash, hash, 32);
     memcpy(s->cert.block_hash, hash, 32);
     uint8_t sig[64];
+    uint32_t me = set_index(cert_set(r, height), r->my_id);
+    if (me == NO_SLOT) return; /* not in the certifying set: we collect, we do not sign */
     if (cairn_commit_sign(r->g->chain_id, height, hash, r->c.seed, sig)) return;
-    cert_add(r, height, hash, r->c.self, sig);
+    cert_add(r, height, hash, me, sig);
     cert_write(r, s);
 
-    cairn_commit_vote cv = {.height = height, .validator = r->c.self};
+    cairn_commit_vote cv = {.height = height, .validator = me};
     memcpy(cv.block_hash, hash, 32);
     memcpy(cv.sig, sig, 64);
     uint8_t *p;
     size_t len;
     if (cairn_commit_vote_encode(&cv, &p, &len) == 0) {
-        broadcast_bytes(r, p, len);
+        broadcast_slots(r, p, len);
         free(p);
     }
 }
@@ -1143,8 +1257,12 @@ static int on_commit_vote(cairn_replica *r, uint32_t peer, const uint8_t *p, siz
     cairn_commit_vote cv;
     int err = cairn_commit_vote_decode(p, len, &cv);
     if (err) return err;
-    if (cv.validator != peer) return CAIRN_ECONS_SENDER;
     uint64_t cur = atomic_load(&r->st[ST_IDX(ledger_height)]);
+    const cairn_valset *set = cert_set(r, cv.height);
+    /* The signer is the validator of the certifying set whose noise key the link proved. */
+    if (cv.validator >= set->n || peer >= r->n_slots ||
+        memcmp(set->v[cv.validator].noise_key, r->slots[peer].noise_pub, 32) != 0)
+        return CAIRN_ECONS_SENDER;
     if (cv.height == 0 || cv.height + CERT_WINDOW / 2 < cur || cv.height > cur + CERT_WINDOW / 2)
         return CAIRN_ECONS_STALE;
     cert_slot *s = cert_slot_for(r, cv.height);
@@ -1152,11 +1270,373 @@ static int on_commit_vote(cairn_replica *r, uint32_t peer, const uint8_t *p, siz
     cairn_buf b = CAIRN_BUF_INIT;
     cairn_commit_signing_input(&b, r->g->chain_id, cv.height, cv.block_hash);
     err = cairn_buf_finish(&b);
-    if (!err && cairn_ed25519_verify(r->c.sig, r->g->validators[peer].key.key, b.p, b.len, cv.sig))
+    if (!err &&
+        cairn_ed25519_verify(r->c.sig, set->v[cv.validator].key.key, b.p, b.len, cv.sig))
         err = CAIRN_ECONS_SIGNATURE;
     cairn_buf_free(&b);
-    if (!err) cert_add(r, cv.height, cv.block_hash, peer, cv.sig);
+    if (!err) cert_add(r, cv.height, cv.block_hash, cv.validator, cv.sig);
     return err;
+}
+
+/* ---- epochs (docs/consensus.md "Epochs in the node") ---- */
+
+static int parse_hostport(const char *s, size_t len, cairn_net_peer *p);
+static void key_h(uint8_t key[9], char kind, uint64_t h);
+static int start_core(cairn_replica *r, const cairn_core_restore *rs);
+static int net_start(cairn_replica *r);
+static void start_next_epoch(cairn_replica *r);
+
+/* The link address of validator v: the config's peer list when it lists the genesis set and v
+ * is a genesis validator, else the address in v's ledger record. */
+static int slot_addr(const cairn_replica *r, const cairn_validator *v, cairn_net_peer *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->noise_pub, v->noise_key, 32);
+    if (r->c.cfg->n_peers == r->g->n_validators) {
+        for (size_t i = 0; i < r->g->n_validators; i++) {
+            if (memcmp(r->g->validators[i].id, v->id, 32) != 0) continue;
+            snprintf(out->host, sizeof out->host, "%s", r->c.cfg->peers[i].host);
+            out->port = r->c.cfg->peers[i].port;
+            return 0;
+        }
+    }
+    return parse_hostport(v->address.s, v->address.len, out);
+}
+
+/* Maps the epoch's set onto net slots: a validator keeps its slot across epochs (found by noise
+ * key), a new one takes a free slot, one no longer in the set keeps its link SLOT_LINGER_MS (so
+ * the epoch-end proof reaches it) and then its slot is emptied: its key no longer passes the
+ * handshake. */
+static int install_set(cairn_replica *r)
+{
+    static const uint8_t zero[32];
+    if (r->vs->n == 0 || r->vs->n > CAIRN_CONS_MAX_VALIDATORS) return CAIRN_EUNSUPPORTED;
+    r->n = (uint32_t)r->vs->n;
+    r->total_power = set_power(r->vs);
+    r->self = set_index(r->vs, r->my_id);
+    uint8_t member[CAIRN_NET_MAX_PEERS] = {0};
+    for (uint32_t s = 0; s < CAIRN_NET_MAX_PEERS; s++) r->cons_of[s] = NO_SLOT;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const cairn_validator *v = &r->vs->v[i];
+        uint32_t slot = NO_SLOT, free_slot = NO_SLOT;
+        for (uint32_t s = 0; s < r->n_slots && slot == NO_SLOT; s++)
+            if (memcmp(r->slots[s].noise_pub, v->noise_key, 32) == 0) slot = s;
+        if (slot == NO_SLOT) {
+            for (uint32_t s = 0; s < r->n_slots && free_slot == NO_SLOT; s++)
+                if (s != r->self_slot && memcmp(r->slots[s].noise_pub, zero, 32) == 0)
+                    free_slot = s;
+            if (free_slot == NO_SLOT && r->n_slots < CAIRN_NET_MAX_PEERS) free_slot = r->n_slots++;
+            if (free_slot == NO_SLOT) return CAIRN_EUNSUPPORTED;
+            cairn_net_peer a;
+            int err = slot_addr(r, v, &a);
+            if (err) {
+                rlog(r, CAIRN_LOG_WARN, "msg=\"validator address is not host:port\" index=%u", i);
+                memset(&a, 0, sizeof a);
+                memcpy(a.noise_pub, v->noise_key, 32); /* accepted, never dialled */
+            }
+            slot = free_slot;
+            r->slots[slot] = a;
+            if (r->net && (err = cairn_net_set_peer(r->net, slot, &a))) return err;
+        }
+        r->slot_of[i] = slot;
+        r->cons_of[slot] = i;
+        r->slot_empty_at[slot] = 0;
+        member[slot] = 1;
+    }
+    uint64_t now = mono_ms();
+    for (uint32_t s = 0; s < r->n_slots; s++)
+        if (!member[s] && s != r->self_slot && memcmp(r->slots[s].noise_pub, zero, 32) != 0 &&
+            !r->slot_empty_at[s])
+            r->slot_empty_at[s] = now + SLOT_LINGER_MS;
+    ST_SET(r, epoch, r->epoch);
+    ST_SET(r, validators, r->n);
+    ST_SET(r, voter, r->self != NO_SLOT);
+    return 0;
+}
+
+/* Empties the slots of removed validators once their linger time passed. */
+static void expire_slots(cairn_replica *r)
+{
+    uint64_t now = mono_ms();
+    for (uint32_t s = 0; s < r->n_slots; s++) {
+        if (!r->slot_empty_at[s] || now < r->slot_empty_at[s]) continue;
+        r->slot_empty_at[s] = 0;
+        memset(&r->slots[s], 0, sizeof r->slots[s]);
+        if (r->net && cairn_net_set_peer(r->net, s, NULL) == 0)
+            rlog(r, CAIRN_LOG_INFO, "msg=\"removed validator unlinked\" slot=%u", s);
+    }
+}
+
+static void proof_free(cairn_replica *r)
+{
+    free(r->proof);
+    free(r->proof_resp);
+    free(r->proof_sigs);
+    r->proof = NULL;
+    r->proof_resp = NULL;
+    r->proof_sigs = NULL;
+    r->proof_len = 0;
+}
+
+/* Keeps the epoch-end proof (encoded sync response): decoded for serving, bytes for sending. */
+static int proof_set(cairn_replica *r, const uint8_t *p, size_t len)
+{
+    proof_free(r);
+    r->proof = malloc(len ? len : 1);
+    r->proof_resp = calloc(1, sizeof *r->proof_resp);
+    r->proof_sigs = calloc(1, sizeof *r->proof_sigs);
+    if (!r->proof || !r->proof_resp || !r->proof_sigs) {
+        proof_free(r);
+        return CAIRN_ENOMEM;
+    }
+    memcpy(r->proof, p, len);
+    r->proof_len = len;
+    int err = cairn_wire_decode_sync(p, len, r->proof_resp, r->proof_sigs);
+    if (err) proof_free(r);
+    return err;
+}
+
+/* To a peer still in the previous epoch (rate-limited per link). */
+static void send_proof(cairn_replica *r, uint32_t slot)
+{
+    uint64_t now = mono_ms();
+    if (!r->proof || slot >= CAIRN_NET_MAX_PEERS) return;
+    if (r->proof_sent_at[slot] && now < r->proof_sent_at[slot] + PROOF_RESEND_MS) return;
+    r->proof_sent_at[slot] = now;
+    send_slot(r, slot, r->proof, r->proof_len);
+}
+
+/* Records of the epoch's end, in the transaction that applies its RECONFIG block `blk`: the
+ * proof ('X' || epoch), the next epoch (K_EPOCH), its genesis as the root; the epoch's safety
+ * data and stored tree are deleted, so nothing of them is ever reused. */
+static int end_epoch_records(cairn_replica *r, cairn_txn *t, const cairn_block *blk)
+{
+    cairn_sync_response *resp = calloc(1, sizeof *resp);
+    cairn_wire_sync_sigs *sigs = calloc(1, sizeof *sigs);
+    cairn_buf b = CAIRN_BUF_INIT;
+    int err = resp && sigs ? 0 : CAIRN_ENOMEM;
+    if (!err && r->self != NO_SLOT) {
+        resp->epoch = r->epoch;
+        resp->n_blocks = (uint32_t)cairn_core_epoch_proof(
+            r->core, resp->blocks, CAIRN_CONS_SYNC_MAX_BLOCKS, &resp->tail_qc);
+    } else if (!err && r->obs_proof) {
+        *resp = *r->obs_proof;
+    }
+    if (!err && (resp->n_blocks == 0 || memcmp(resp->blocks[0].id, blk->id, 32) != 0))
+        err = CAIRN_EINTERNAL;
+    for (uint32_t i = 0; !err && i < resp->n_blocks; i++)
+        err = qc_fill(r, &resp->blocks[i].qc, &sigs->block_qc[i]);
+    if (!err) err = qc_fill(r, &resp->tail_qc, &sigs->tail_qc);
+    if (!err) err = cairn_wire_encode_sync(resp, sigs, &b);
+    if (!err) err = cairn_buf_finish(&b);
+    uint8_t key[9];
+    key_h(key, 'X', r->epoch);
+    if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 9, b.p, b.len, 0);
+    if (!err) err = proof_set(r, b.p, b.len);
+    uint8_t ep[40];
+    cairn_put_u64be(ep, r->epoch + 1);
+    memcpy(ep + 8, blk->id, 32);
+    if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_EPOCH, sizeof K_EPOCH - 1, ep, 40, 0);
+    const char *gone[] = {K_SAFETY, K_TREE};
+    for (int i = 0; !err && i < 2; i++) {
+        err = cairn_txn_del(t, CAIRN_TABLE_CONSENSUS, gone[i], strlen(gone[i]));
+        if (err == CAIRN_ENOENT) err = 0;
+    }
+    if (!err) {
+        cairn_block g;
+        cairn_qc gq;
+        cairn_core_genesis(r->epoch + 1, blk->id, &g, &gq);
+        uint8_t root[sizeof g + sizeof gq];
+        memcpy(root, &g, sizeof g);
+        memcpy(root + sizeof g, &gq, sizeof gq);
+        err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, root, sizeof root,
+                            0);
+    }
+    if (err == CAIRN_EINTERNAL)
+        rlog(r, CAIRN_LOG_ERROR, "msg=\"no proof of the epoch's end\" epoch=%llu",
+             (unsigned long long)r->epoch);
+    cairn_buf_free(&b);
+    free(resp);
+    free(sigs);
+    return err;
+}
+
+/* The RECONFIG block is applied (the ledger holds the new set): tell the old epoch's peers, then
+ * run the next epoch with the new set, as a voter or (not in it) as an observer. */
+static void start_next_epoch(cairn_replica *r)
+{
+    r->switch_due = 0;
+    uint32_t old_self = r->self, old_n = r->n;
+    memcpy(r->prev_slot_of, r->slot_of, sizeof r->slot_of);
+    for (uint32_t i = 0; i < old_n; i++)
+        if (i != old_self) {
+            r->proof_sent_at[r->prev_slot_of[i]] = 0;
+            send_proof(r, r->prev_slot_of[i]);
+        }
+    cairn_valset *old = r->prev;
+    r->prev = r->vs;
+    r->vs = r->next_vs;
+    r->next_vs = old;
+    r->epoch = r->vs->epoch;
+    memcpy(r->epoch_seed, r->next_seed, 32);
+    free(r->obs_proof);
+    r->obs_proof = NULL;
+    int err = install_set(r);
+    if (!err && !r->net && r->n > 1) err = net_start(r); /* a one-validator chain grew */
+    if (err) {
+        fatal(r, err, "epoch set");
+        return;
+    }
+    /* Nothing of the old epoch's core carries over. */
+    r->n_commits = 0;
+    memset(r->waits, 0, sizeof r->waits);
+    r->payload_round_pending = 0;
+    if (r->timers_init) {
+        uv_timer_stop(&r->idle_timer);
+        uv_timer_stop(&r->core_timer);
+    }
+    memset(r->tos, 0, TO_ROUNDS * sizeof *r->tos);
+    r->applied_cons_height = 0;
+    ST_SET(r, cons_height, 0);
+    /* Commit signatures gathered for blocks after the change were checked against the old set. */
+    for (uint32_t i = 0; i < CERT_WINDOW; i++)
+        if (r->certs[i].height > r->vs->since_height && !r->certs[i].done)
+            memset(&r->certs[i], 0, sizeof r->certs[i]);
+    cairn_block g;
+    cairn_qc gq;
+    cairn_core_genesis(r->epoch, r->epoch_seed, &g, &gq);
+    memcpy(r->last_applied_id, g.id, 32);
+    rlog(r, CAIRN_LOG_INFO,
+         "msg=\"epoch started\" epoch=%llu validators=%u self=%d change_height=%llu",
+         (unsigned long long)r->epoch, r->n, r->self == NO_SLOT ? -1 : (int)r->self,
+         (unsigned long long)r->vs->since_height);
+    if (r->self == NO_SLOT) return; /* observer: follows by sync (observe_tick) */
+    cairn_core_restore rs;
+    memset(&rs, 0, sizeof rs);
+    rs.root = g;
+    rs.root_qc = gq;
+    if ((err = start_core(r, &rs))) fatal(r, err, "epoch core");
+}
+
+static void on_message(void *ctx, uint32_t peer, const uint8_t *p, size_t len);
+static void on_link(void *ctx, uint32_t peer, int up);
+
+/* Binds the peer listener and dials the slots (CAIRN_NET_MAX_PEERS slots, unused ones empty). */
+static int net_start(cairn_replica *r)
+{
+    cairn_net_config nc = {
+        .loop = r->c.loop,
+        .chain_id = r->g->chain_id,
+        .self = r->self_slot,
+        .n_peers = CAIRN_NET_MAX_PEERS,
+        .peers = r->slots,
+        .noise_private = r->c.noise_private,
+        .listen_host = r->c.cfg->p2p_listen.host,
+        .listen_port = r->c.cfg->p2p_listen.port,
+        .on_message = on_message,
+        .on_link = on_link,
+        .ctx = r,
+    };
+    return cairn_net_start(&r->net, &nc);
+}
+
+/* Starts the epoch's core over rs and steps the first TICK. */
+static int start_core(cairn_replica *r, const cairn_core_restore *rs)
+{
+    cairn_core_config cc = {.epoch = r->epoch,
+                            .n_validators = r->n,
+                            .self = r->self,
+                            .leader_reputation = 1,
+                            .payload_ready_by_default = 0};
+    for (uint32_t i = 0; i < r->n; i++) cc.power[i] = r->vs->v[i].power;
+    cairn_block g;
+    cairn_qc gq;
+    cairn_core_genesis(r->epoch, r->epoch_seed, &g, &gq);
+    memcpy(cc.genesis_id, g.id, 32);
+    memset(r->core, 0, sizeof *r->core);
+    int err = cairn_core_init(r->core, &cc, rs);
+    if (err) return err;
+    if (r->timers_init) {
+        cairn_input in = {.type = CAIRN_IN_TICK, .now_ms = mono_ms()};
+        (void)step(r, &in);
+    }
+    return 0;
+}
+
+/* ---- observing: a node outside the epoch's set follows the chain by sync ---- */
+
+static int qc_has_quorum(const cairn_replica *r, const cairn_qc *qc, const cairn_block *b)
+{
+    if (qc->epoch != r->epoch || qc->round != b->round || qc->height != b->height ||
+        memcmp(qc->block_id, b->id, 32) != 0 || (r->n < 64 && (qc->signers >> r->n)))
+        return 0;
+    uint64_t p = 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (qc->signers >> i & 1) p += r->vs->v[i].power;
+    return p * 3 > r->total_power * 2;
+}
+
+/* A sync response (signatures verified) that extends our last applied block: its blocks up to
+ * the last one the two-chain rule commits (a certified child in the next round) are committed
+ * and queued for application, exactly as a validator's core would commit them. */
+static void observe_response(cairn_replica *r, const cairn_sync_response *resp)
+{
+    uint32_t k = resp->n_blocks;
+    if (k < 2 || memcmp(resp->blocks[0].parent_id, r->last_applied_id, 32) != 0 ||
+        resp->blocks[0].height != r->applied_cons_height + 1)
+        return;
+    for (uint32_t i = 0; i < k; i++) {
+        const cairn_block *b = &resp->blocks[i];
+        const cairn_qc *cert = i + 1 < k ? &resp->blocks[i + 1].qc : &resp->tail_qc;
+        if (b->epoch != r->epoch || memcmp(b->qc.block_id, b->parent_id, 32) != 0 ||
+            !qc_has_quorum(r, cert, b))
+            return;
+        if (i > 0 && (b->height != resp->blocks[i - 1].height + 1 ||
+                      memcmp(b->parent_id, resp->blocks[i - 1].id, 32) != 0))
+            return;
+    }
+    uint32_t last = NO_SLOT; /* highest index committed by a direct two-chain */
+    for (uint32_t j = 0; j + 1 < k; j++)
+        if (resp->blocks[j + 1].round == resp->blocks[j].round + 1) last = j;
+    if (last == NO_SLOT) return;
+    for (uint32_t i = 0; i <= last && r->n_commits < 4 * CAIRN_CONS_SYNC_MAX_BLOCKS; i++) {
+        const cairn_block *b = &resp->blocks[i];
+        if (b->height <= r->applied_cons_height) continue;
+        if (r->n_commits && r->commits[r->n_commits - 1].block.height >= b->height) continue;
+        enqueue_commit(r, b, i + 1 < k ? &resp->blocks[i + 1].qc : &resp->tail_qc);
+        if (b->flags & CAIRN_BLOCK_F_RECONFIG) {
+            /* The rest of the response is the epoch's end: keep it as the proof. */
+            free(r->obs_proof);
+            r->obs_proof = calloc(1, sizeof *r->obs_proof);
+            if (r->obs_proof) {
+                r->obs_proof->epoch = r->epoch;
+                for (uint32_t m = i; m < k; m++)
+                    r->obs_proof->blocks[r->obs_proof->n_blocks++] = resp->blocks[m];
+                r->obs_proof->tail_qc = resp->tail_qc;
+            }
+            break;
+        }
+    }
+    drain_commits(r);
+}
+
+/* An observer asks the next validator of the set for the blocks after its last applied one. */
+static void observe_tick(cairn_replica *r)
+{
+    uint64_t now = mono_ms();
+    if (r->self != NO_SLOT || now < r->observe_at_ms || r->n_commits) return;
+    r->observe_at_ms = now + OBSERVE_SYNC_MS;
+    for (uint32_t tries = 0; tries < r->n; tries++) {
+        uint32_t i = r->observe_next++ % r->n;
+        if (!r->net || !cairn_net_is_up(r->net, r->slot_of[i])) continue;
+        cairn_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = CAIRN_MSG_SYNC_REQUEST;
+        m.u.sync_request.epoch = r->epoch;
+        m.u.sync_request.from_height = r->applied_cons_height + 1;
+        (void)send_core_msg_to(r, i, r->slot_of[i], &m);
+        return;
+    }
 }
 
 /* ---- applying committed blocks ---- */
@@ -1188,6 +1668,14 @@ static void key_h(uint8_t key[9], char kind, uint64_t h)
     cairn_put_u64be(key + 1, h);
 }
 
+/* 'C' || u64be epoch || u64be height. */
+static void key_c(uint8_t key[17], uint64_t epoch, uint64_t h)
+{
+    key[0] = 'C';
+    cairn_put_u64be(key + 1, epoch);
+    cairn_put_u64be(key + 9, h);
+}
+
 static int put_obj(cairn_txn *t, char kind, const uint8_t d[32], const uint8_t *v, size_t len)
 {
     uint8_t key[33];
@@ -1213,9 +1701,9 @@ static int put_committed(cairn_replica *r, cairn_txn *t, const cairn_block *b, c
         err = cairn_wire_encode_sync(resp, sigs, &buf);
         if (!err) err = cairn_buf_finish(&buf);
     }
-    uint8_t key[9];
-    key_h(key, 'C', b->height);
-    if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 9, buf.p, buf.len, 0);
+    uint8_t key[17];
+    key_c(key, b->epoch, b->height);
+    if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 17, buf.p, buf.len, 0);
     if (!err) {
         uint8_t root[sizeof *b + sizeof *qc];
         memcpy(root, b, sizeof *b);
@@ -1295,17 +1783,37 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
         if (!err) err = put_obj(t, 'T', b->digest, b->env, b->env_len);
     }
     if (!err && body) err = put_obj(t, 'P', body->digest, body->env, body->env_len);
+    const uint8_t *proposer = blk->proposer < r->n ? r->vs->v[blk->proposer].id : zero;
     if (!err && n > 0) {
         cairn_header head;
         err = cairn_chain_head(t, &head, NULL);
         uint64_t time_ms = body->time_ms > head.time_ms ? body->time_ms : head.time_ms;
         if (!err)
-            err =
-                cairn_chain_apply_block(r->c.chain, t, time_ms, r->g->validators[blk->proposer].id,
-                                        leaves, n, sig_ok, &out, results);
+            err = cairn_chain_apply_block(r->c.chain, t, time_ms, proposer, leaves, n, sig_ok, &out,
+                                          results);
         ledger_block = !err;
     }
     if (!err) err = put_committed(r, t, blk, &ci->qc);
+    int reconfig = !err && (blk->flags & CAIRN_BLOCK_F_RECONFIG);
+    if (reconfig) {
+        /* The epoch-change block (ledger/chain.h), in this same transaction: the rotated set,
+         * the next epoch's identity, the proof of this epoch's end; the old safety data and
+         * stored blocks go (docs/consensus.md "Epochs in the node"). */
+        cairn_header head;
+        if (!r->next_vs && !(r->next_vs = malloc(sizeof *r->next_vs))) err = CAIRN_ENOMEM;
+        if (!err) err = cairn_chain_head(t, &head, NULL);
+        if (!err)
+            err = cairn_chain_apply_epoch_block(r->c.chain, t, head.time_ms, proposer, &out,
+                                                r->next_vs);
+        ledger_block = !err;
+        if (!err) err = end_epoch_records(r, t, blk);
+    }
+    if (!err && !reconfig) memcpy(r->last_applied_id, blk->id, 32);
+    if (!err) {
+        size_t np = 0;
+        err = cairn_chain_valset_pending(t, &np);
+        r->pending_changes = np;
+    }
     if (!err) {
         err = cairn_txn_commit(t);
         t = NULL;
@@ -1314,6 +1822,10 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
     h32map_free(&seen);
     if (!err) {
         r->applied_cons_height = blk->height;
+        if (reconfig) {
+            r->switch_due = 1;
+            memcpy(r->next_seed, blk->id, 32);
+        }
         cairn_mempool_release(r->c.mp, (const uint8_t(*)[32])rel, nrel);
         for (uint32_t i = 0; body && i < body->n; i++) {
             batch_obj *b = batch_find(r, body->batches[i]);
@@ -1353,7 +1865,7 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
 static void drain_commits(cairn_replica *r)
 {
     size_t done = 0;
-    while (done < r->n_commits && !r->stopped) {
+    while (done < r->n_commits && !r->stopped && !r->switch_due) {
         commit_item *ci = &r->commits[done];
         if (!payload_ready(r, ci->block.payload, ci->block.proposer)) {
             fetch_wanted(r);
@@ -1371,6 +1883,7 @@ static void drain_commits(cairn_replica *r)
         memmove(r->commits, r->commits + done, (r->n_commits - done) * sizeof *r->commits);
         r->n_commits -= done;
     }
+    if (r->switch_due && !r->stopped) start_next_epoch(r);
 }
 
 static void record_evidence(cairn_replica *r, const cairn_evidence *ev)
@@ -1434,24 +1947,27 @@ void cairn_replica_kick(cairn_replica *r)
 
 /* ---- serving sync ---- */
 
-static void serve_sync(cairn_replica *r, uint32_t peer, uint64_t from)
+/* Answers a sync request for `epoch` from the link in `slot`: committed blocks from the store;
+ * for the current epoch continued by the core's certified chain, for the previous one by the
+ * epoch-end proof (a peer still in it crosses the boundary with it). */
+static void serve_sync(cairn_replica *r, uint32_t slot, uint64_t epoch, uint64_t from)
 {
     cairn_sync_response *resp = r->sync_resp, *one = calloc(1, sizeof *one);
     cairn_wire_sync_sigs *sigs = r->sync_sigs, *one_sigs = calloc(1, sizeof *one_sigs);
     if (!one || !one_sigs) goto out;
     memset(resp, 0, sizeof *resp);
     memset(sigs, 0, sizeof *sigs);
-    resp->epoch = r->core->cfg.epoch;
+    resp->epoch = epoch;
     cairn_txn *t;
     if (from == 0) from = 1;
+    uint64_t top = epoch == r->epoch ? r->applied_cons_height : UINT64_MAX;
     if (cairn_store_read_begin(r->c.store, &t) == 0) {
-        for (uint64_t h = from;
-             h <= r->applied_cons_height && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
-            uint8_t key[9];
-            key_h(key, 'C', h);
+        for (uint64_t h = from; h <= top && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
+            uint8_t key[17];
+            key_c(key, epoch, h);
             const void *v;
             size_t vl;
-            if (cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 9, &v, &vl)) break;
+            if (cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 17, &v, &vl)) break;
             if (cairn_wire_decode_sync(v, vl, one, one_sigs) || one->n_blocks != 1) break;
             resp->blocks[resp->n_blocks] = one->blocks[0];
             sigs->block_qc[resp->n_blocks] = one_sigs->block_qc[0];
@@ -1461,7 +1977,25 @@ static void serve_sync(cairn_replica *r, uint32_t peer, uint64_t from)
         }
         cairn_txn_abort(t);
     }
-    if (resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS) {
+    if (epoch + 1 == r->epoch && r->proof_resp) {
+        const cairn_sync_response *pr = r->proof_resp;
+        if (resp->n_blocks == 0 && from > pr->blocks[0].height) {
+            *resp = *pr; /* it has the RECONFIG block's parent at least */
+            *sigs = *r->proof_sigs;
+        } else if (resp->n_blocks > 0 &&
+                   memcmp(resp->blocks[resp->n_blocks - 1].id, pr->blocks[0].id, 32) == 0) {
+            uint32_t room = CAIRN_CONS_SYNC_MAX_BLOCKS - resp->n_blocks;
+            if (pr->n_blocks - 1 <= room) {
+                for (uint32_t i = 1; i < pr->n_blocks; i++) {
+                    resp->blocks[resp->n_blocks] = pr->blocks[i];
+                    sigs->block_qc[resp->n_blocks++] = r->proof_sigs->block_qc[i];
+                }
+                resp->tail_qc = pr->tail_qc;
+                sigs->tail_qc = r->proof_sigs->tail_qc;
+            }
+        }
+    } else if (epoch == r->epoch && r->self != NO_SLOT &&
+               resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS) {
         cairn_block chain[CAIRN_CONS_SYNC_MAX_BLOCKS];
         cairn_qc tail;
         size_t k = cairn_core_certified_chain(r->core, chain, CAIRN_CONS_SYNC_MAX_BLOCKS, &tail);
@@ -1485,7 +2019,7 @@ static void serve_sync(cairn_replica *r, uint32_t peer, uint64_t from)
     if (resp->n_blocks == 0) goto out;
     cairn_buf b = CAIRN_BUF_INIT;
     if (cairn_wire_encode_sync(resp, sigs, &b) == 0 && cairn_buf_finish(&b) == 0) {
-        send_bytes(r, peer, b.p, b.len);
+        send_slot(r, slot, b.p, b.len);
         ST_ADD(r, sync_requests_served, 1);
     }
     cairn_buf_free(&b);
@@ -1494,15 +2028,44 @@ out:
     free(one_sigs);
 }
 
+static uint64_t msg_epoch(const cairn_msg *m)
+{
+    switch (m->type) {
+    case CAIRN_MSG_PROPOSAL:
+        return m->u.proposal.block.epoch;
+    case CAIRN_MSG_VOTE:
+        return m->u.vote.epoch;
+    case CAIRN_MSG_TIMEOUT:
+        return m->u.timeout.epoch;
+    default:
+        return m->u.sync_request.epoch;
+    }
+}
+
 /* ---- receiving ---- */
 
-static int on_core_message(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len)
+static int on_core_message(cairn_replica *r, uint32_t slot, const uint8_t *p, size_t len)
 {
     cairn_msg *m = malloc(sizeof *m);
     cairn_wire_sigs *s = malloc(sizeof *s);
     int err = m && s ? 0 : CAIRN_ENOMEM;
     if (!err) err = cairn_wire_decode_msg(p, len, m, s);
-    if (!err && m->sender != peer) err = CAIRN_ECONS_SENDER;
+    uint32_t peer = slot < CAIRN_NET_MAX_PEERS ? r->cons_of[slot] : NO_SLOT;
+    if (!err) {
+        uint64_t e = msg_epoch(m);
+        if (m->type == CAIRN_MSG_SYNC_REQUEST && e <= r->epoch) {
+            /* Any authenticated link may sync (observers, peers of the previous epoch). */
+            serve_sync(r, slot, e, m->u.sync_request.from_height);
+            goto done;
+        }
+        if (e < r->epoch) { /* a peer still in an ended epoch: it needs the proof */
+            if (e + 1 == r->epoch) send_proof(r, slot);
+            err = CAIRN_ECONS_STALE;
+        } else if (e > r->epoch || r->self == NO_SLOT) {
+            err = CAIRN_ECONS_STALE; /* we lag (our own messages fetch the proof) or observe */
+        }
+    }
+    if (!err && (peer == NO_SLOT || m->sender != peer)) err = CAIRN_ECONS_SENDER;
     if (!err && m->type != CAIRN_MSG_SYNC_REQUEST && !s->has_msg) err = CAIRN_ECONS_SIGNATURE;
     if (!err) {
         switch (m->type) {
@@ -1533,14 +2096,11 @@ static int on_core_message(cairn_replica *r, uint32_t peer, const uint8_t *p, si
             if (!err && to->has_tc) err = tc_verify(r, &to->last_tc, &s->tc);
             break;
         }
-        case CAIRN_MSG_SYNC_REQUEST:
-            serve_sync(r, peer, m->u.sync_request.from_height);
-            break;
         default:
             err = CAIRN_ECONS_MALFORMED;
         }
     }
-    if (!err && m->type != CAIRN_MSG_SYNC_REQUEST) {
+    if (!err) {
         cairn_input in = {.type = CAIRN_IN_MESSAGE, .now_ms = mono_ms()};
         in.u.msg = m;
         int se = step(r, &in);
@@ -1548,16 +2108,20 @@ static int on_core_message(cairn_replica *r, uint32_t peer, const uint8_t *p, si
             rlog(r, CAIRN_LOG_DEBUG, "msg=\"consensus input refused\" peer=%u type=%d error=%s",
                  peer, m->type, cairn_err_name(se));
     }
+done:
     free(m);
     free(s);
     return err;
 }
 
-static int on_sync_response(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len)
+static int on_sync_response(cairn_replica *r, uint32_t slot, const uint8_t *p, size_t len)
 {
     cairn_sync_response *resp = r->sync_resp;
     cairn_wire_sync_sigs *sigs = r->sync_sigs;
     int err = cairn_wire_decode_sync(p, len, resp, sigs);
+    uint32_t peer = slot < CAIRN_NET_MAX_PEERS ? r->cons_of[slot] : NO_SLOT;
+    if (!err && resp->epoch != r->epoch) err = CAIRN_ECONS_STALE;
+    if (!err && peer == NO_SLOT && r->self != NO_SLOT) err = CAIRN_ECONS_SENDER;
     for (uint32_t i = 0; !err && i < resp->n_blocks; i++)
         err = qc_verify(r, &resp->blocks[i].qc, &sigs->block_qc[i]);
     if (!err) err = qc_verify(r, &resp->tail_qc, &sigs->tail_qc);
@@ -1565,6 +2129,12 @@ static int on_sync_response(cairn_replica *r, uint32_t peer, const uint8_t *p, s
     cairn_sync_response *copy = malloc(sizeof *copy);
     if (!copy) return CAIRN_ENOMEM;
     *copy = *resp; /* the scratch may be reused while stepping */
+    if (r->self == NO_SLOT) {
+        observe_response(r, copy);
+        free(copy);
+        ST_ADD(r, sync_responses_applied, 1);
+        return 0;
+    }
     cairn_input in = {.type = CAIRN_IN_SYNC_RESPONSE, .now_ms = mono_ms()};
     in.u.sync.resp = copy;
     in.u.sync.from = peer;
@@ -1698,7 +2268,7 @@ static void prune_qcs(cairn_replica *r)
     if (r->qcs.n < 4096) return;
     /* Drop every cached QC signature set except those of the tree's blocks and the high QC. */
     h32map keep = {0};
-    for (size_t i = 0; i < CAIRN_CONS_MAX_TREE_BLOCKS; i++) {
+    for (size_t i = 0; r->self != NO_SLOT && i < CAIRN_CONS_MAX_TREE_BLOCKS; i++) {
         const cairn_tree_entry *e = &r->core->tree[i];
         if (!e->used) continue;
         const uint8_t *ids[2] = {e->b.id, e->b.qc.block_id};
@@ -1717,6 +2287,8 @@ static void prune_qcs(cairn_replica *r)
 static void on_house(uv_timer_t *t)
 {
     cairn_replica *r = t->data;
+    expire_slots(r);
+    observe_tick(r);
     fetch_wanted(r);
     objects_arrived(r);
     prune_qcs(r);
@@ -1740,24 +2312,54 @@ static int parse_hostport(const char *s, size_t len, cairn_net_peer *p)
     return 0;
 }
 
+/* Reads the epoch (K_EPOCH, else 0 with the chain's genesis as seed), its validator set and the
+ * previous one from the ledger, and the previous epoch's end proof. */
+static int restore_epoch(cairn_replica *r, cairn_txn *t)
+{
+    const void *v;
+    size_t vl;
+    r->epoch = 0;
+    memcpy(r->epoch_seed, cairn_chain_genesis_hash(r->c.chain), 32);
+    int err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_EPOCH, sizeof K_EPOCH - 1, &v, &vl);
+    if (err == 0) {
+        if (vl != 40) return CAIRN_ESTORE_CORRUPT;
+        r->epoch = cairn_get_u64be(v);
+        memcpy(r->epoch_seed, (const uint8_t *)v + 8, 32);
+    } else if (err != CAIRN_ENOENT) {
+        return err;
+    }
+    if ((err = cairn_chain_valset(r->c.chain, t, r->vs))) return err;
+    if (r->vs->epoch != r->epoch) return CAIRN_ESTORE_CORRUPT; /* written in one transaction */
+    if (r->epoch == 0) return 0;
+    if (!(r->prev = malloc(sizeof *r->prev))) return CAIRN_ENOMEM;
+    if ((err = cairn_chain_valset_at(r->c.chain, t, r->epoch - 1, r->prev))) return err;
+    uint8_t key[9];
+    key_h(key, 'X', r->epoch - 1);
+    if ((err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 9, &v, &vl))) return err;
+    return proof_set(r, v, vl);
+}
+
 static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *safety,
                    cairn_block **blocks)
 {
     *blocks = NULL;
     memset(rs, 0, sizeof *rs);
-    rs->root = r->genesis_block;
-    rs->root_qc = r->genesis_qc;
     cairn_txn *t;
     int err = cairn_store_read_begin(r->c.store, &t);
     if (err) return err;
+    if ((err = restore_epoch(r, t))) {
+        cairn_txn_abort(t);
+        return err;
+    }
+    cairn_core_genesis(r->epoch, r->epoch_seed, &rs->root, &rs->root_qc);
     const void *v;
     size_t vl;
     if ((err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, &v, &vl)) ==
         0) {
-        if (vl != sizeof *safety)
+        if (vl != 8 + sizeof *safety)
             err = CAIRN_ESTORE_CORRUPT;
-        else {
-            memcpy(safety, v, vl);
+        else if (cairn_get_u64be(v) == r->epoch) { /* another epoch's is never reused */
+            memcpy(safety, (const uint8_t *)v + 8, sizeof *safety);
             rs->safety = safety;
         }
     } else if (err == CAIRN_ENOENT)
@@ -1766,12 +2368,13 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         (err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, &v, &vl)) == 0) {
         if (vl != sizeof(cairn_block) + sizeof(cairn_qc))
             err = CAIRN_ESTORE_CORRUPT;
-        else {
+        else if (((const cairn_block *)v)->epoch == r->epoch) {
             memcpy(&rs->root, v, sizeof(cairn_block));
             memcpy(&rs->root_qc, (const uint8_t *)v + sizeof(cairn_block), sizeof(cairn_qc));
         }
     } else if (err == CAIRN_ENOENT)
         err = 0;
+    memcpy(r->last_applied_id, rs->root.id, 32);
     if (!err &&
         (err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, &v, &vl)) == 0) {
         size_t rec = sizeof(cairn_block) + sizeof(cairn_wire_cert_sigs);
@@ -1783,7 +2386,7 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
             cairn_wire_cert_sigs cs;
             memcpy(&b, (const uint8_t *)v + i * rec, sizeof b);
             memcpy(&cs, (const uint8_t *)v + i * rec + sizeof b, sizeof cs);
-            if (b.height <= rs->root.height) continue;
+            if (b.epoch != r->epoch || b.height <= rs->root.height) continue;
             (*blocks)[rs->n_blocks++] = b;
             qc_sigs *q = cs.n ? qc_get(r, b.qc.block_id, 1) : NULL;
             for (uint32_t k = 0, s = 0; q && k < CAIRN_CONS_MAX_VALIDATORS && s < cs.n; k++) {
@@ -1803,6 +2406,9 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         while (h > 0 && cairn_chain_certificate(t, h, &c) == CAIRN_ENOENT) h--;
         ST_SET(r, certified_height, h);
     }
+    size_t np = 0;
+    if (!err) err = cairn_chain_valset_pending(t, &np);
+    r->pending_changes = np;
     cairn_txn_abort(t);
     return err;
 }
@@ -1815,36 +2421,25 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
     if (!r) return CAIRN_ENOMEM;
     r->c = *cfg;
     r->g = cfg->g;
-    r->n = (uint32_t)cfg->g->n_validators;
     int err = 0;
-    if (r->n == 0 || r->n > CAIRN_CONS_MAX_VALIDATORS || cfg->self >= r->n) {
-        snprintf(msg, msg_cap, "the genesis must have 1..%d validators", CAIRN_CONS_MAX_VALIDATORS);
-        free(r);
-        return CAIRN_EUNSUPPORTED;
-    }
     crypto_sign_seed_keypair(r->pk, r->sk, cfg->seed);
+    cairn_validator_id(r->my_id, r->pk, 32);
+    if (crypto_scalarmult_base(r->my_noise, cfg->noise_private) != 0) {
+        snprintf(msg, msg_cap, "bad noise key");
+        free(r);
+        return CAIRN_EINVAL;
+    }
     r->core = calloc(1, sizeof *r->core);
     r->tos = calloc(TO_ROUNDS, sizeof *r->tos);
     r->certs = calloc(CERT_WINDOW, sizeof *r->certs);
     r->sync_resp = calloc(1, sizeof *r->sync_resp);
     r->sync_sigs = calloc(1, sizeof *r->sync_sigs);
-    cairn_net_peer *peers = calloc(r->n, sizeof *peers);
+    r->vs = calloc(1, sizeof *r->vs);
     cairn_block *blocks = NULL;
-    if (!r->core || !r->tos || !r->certs || !r->sync_resp || !r->sync_sigs || !peers) {
+    if (!r->core || !r->tos || !r->certs || !r->sync_resp || !r->sync_sigs || !r->vs) {
         err = CAIRN_ENOMEM;
         goto fail;
     }
-    cairn_core_config cc = {.epoch = 0,
-                            .n_validators = r->n,
-                            .self = cfg->self,
-                            .leader_reputation = 1,
-                            .payload_ready_by_default = 0};
-    for (uint32_t i = 0; i < r->n; i++) {
-        cc.power[i] = cfg->g->validators[i].power;
-        r->total_power += cc.power[i];
-    }
-    cairn_core_genesis(0, cairn_chain_genesis_hash(cfg->chain), &r->genesis_block, &r->genesis_qc);
-    memcpy(cc.genesis_id, r->genesis_block.id, 32);
     cairn_core_restore rs;
     cairn_safety_data safety;
     if ((err = restore(r, &rs, &safety, &blocks))) {
@@ -1853,36 +2448,34 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
     }
     r->applied_cons_height = rs.root.height;
     ST_SET(r, cons_height, rs.root.height);
-    if ((err = cairn_core_init(r->core, &cc, &rs))) {
+    /* Slots: the epoch's set in order, then ourselves if we are not in it. */
+    r->self_slot = NO_SLOT;
+    for (size_t i = 0; i < r->vs->n && i < CAIRN_NET_MAX_PEERS; i++)
+        if (memcmp(r->vs->v[i].id, r->my_id, 32) == 0) r->self_slot = (uint32_t)i;
+    if ((err = install_set(r))) {
+        snprintf(msg, msg_cap, "epoch %llu: the set has more than %d validators or bad addresses",
+                 (unsigned long long)r->epoch, CAIRN_CONS_MAX_VALIDATORS);
+        goto fail;
+    }
+    if (r->self_slot == NO_SLOT) {
+        if (r->n_slots >= CAIRN_NET_MAX_PEERS) {
+            err = CAIRN_EUNSUPPORTED;
+            snprintf(msg, msg_cap, "no peer slot left for this node");
+            goto fail;
+        }
+        r->self_slot = r->n_slots++;
+    }
+    memcpy(r->slots[r->self_slot].noise_pub, r->my_noise, 32);
+    if (r->self != NO_SLOT && (err = start_core(r, &rs))) {
         snprintf(msg, msg_cap, "cannot start the consensus core: %s", cairn_strerror(err));
         goto fail;
     }
-    for (uint32_t i = 0; i < r->n; i++) {
-        const cairn_validator *v = &cfg->g->validators[i];
-        memcpy(peers[i].noise_pub, v->noise_key, 32);
-        if (i == cfg->self) continue;
-        if (cfg->cfg->n_peers == r->n) {
-            snprintf(peers[i].host, sizeof peers[i].host, "%s", cfg->cfg->peers[i].host);
-            peers[i].port = cfg->cfg->peers[i].port;
-        } else if ((err = parse_hostport(v->address.s, v->address.len, &peers[i]))) {
-            snprintf(msg, msg_cap, "validator %u: address is not host:port", i);
-            goto fail;
-        }
-    }
-    cairn_net_config nc = {
-        .loop = cfg->loop,
-        .chain_id = cfg->g->chain_id,
-        .self = cfg->self,
-        .n_peers = r->n,
-        .peers = peers,
-        .noise_private = cfg->noise_private,
-        .listen_host = cfg->cfg->p2p_listen.host,
-        .listen_port = cfg->cfg->p2p_listen.port,
-        .on_message = on_message,
-        .on_link = on_link,
-        .ctx = r,
-    };
-    if (r->n > 1 && (err = cairn_net_start(&r->net, &nc))) {
+    if (r->self == NO_SLOT)
+        rlog(r, CAIRN_LOG_INFO,
+             "msg=\"not a validator of epoch %llu: observing (sync from the validators)\"",
+             (unsigned long long)r->epoch);
+    /* A single-validator chain whose set never changed needs no links. */
+    if ((r->n > 1 || r->self == NO_SLOT || r->epoch > 0) && (err = net_start(r))) {
         char a[CAIRN_CONFIG_HOST_MAX + 8];
         cairn_config_addr_format(&cfg->cfg->p2p_listen, a, sizeof a);
         snprintf(msg, msg_cap, "cannot listen for peers on %s: %s", a, cairn_strerror(err));
@@ -1896,14 +2489,12 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
     r->timers_init = 1;
     uv_timer_start(&r->batch_timer, on_batch_timer, BATCH_INTERVAL_MS, BATCH_INTERVAL_MS);
     uv_timer_start(&r->house_timer, on_house, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
-    free(peers);
     free(blocks);
     *out = r;
     cairn_input in = {.type = CAIRN_IN_TICK, .now_ms = mono_ms()};
     (void)step(r, &in);
     return 0;
 fail:
-    free(peers);
     free(blocks);
     cairn_net_close(r->net);
     free(r->core);
@@ -1911,6 +2502,12 @@ fail:
     free(r->certs);
     free(r->sync_resp);
     free(r->sync_sigs);
+    free(r->vs);
+    free(r->prev);
+    proof_free(r);
+    for (size_t i = 0; i < r->qcs.cap; i++)
+        if (r->qcs.s[i].used) free((void *)(uintptr_t)r->qcs.s[i].val);
+    h32map_free(&r->qcs);
     sodium_memzero(r->sk, sizeof r->sk);
     free(r);
     return err;
@@ -1957,6 +2554,11 @@ void cairn_replica_stop(cairn_replica *r)
     free(r->certs);
     free(r->sync_resp);
     free(r->sync_sigs);
+    free(r->vs);
+    free(r->prev);
+    free(r->next_vs);
+    free(r->obs_proof);
+    proof_free(r);
     sodium_memzero(r->sk, sizeof r->sk);
     free(r);
 }

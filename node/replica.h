@@ -44,7 +44,7 @@ typedef struct cairn_replica_config {
     const cairn_sig_ctx *sig;
     cairn_mempool *mp;
     const cairn_config *cfg;      /* p2p listen, block limits */
-    uint32_t self;                /* validator index */
+    uint32_t self;                /* unused: the index comes from seed's key in each epoch's set */
     const uint8_t *seed;          /* 32-byte Ed25519 seed of the validator key */
     const uint8_t *noise_private; /* 32-byte X25519 key of the peer links */
     cairn_replica_log_fn log;
@@ -64,6 +64,7 @@ typedef struct cairn_replica_stats {
     uint64_t peers_up;                                /* gauge */
     uint64_t persist_ns, persists, apply_ns, applies; /* stage latencies (sums) */
     uint64_t sync_requests_served, sync_responses_applied;
+    uint64_t epoch, validators, voter; /* gauges: epoch, size of its set, 1 if we vote in it */
 } cairn_replica_stats;
 
 /* Restores the consensus state from the store, binds the peer listener and starts. */
