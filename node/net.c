@@ -657,6 +657,21 @@ static void reject_closed(uv_handle_t *h)
     free(h);
 }
 
+/* c holds an accepted (or adopted) socket, unless taken is 0: run the responder side. */
+static void conn_inbound(net_conn *c, int taken)
+{
+    cairn_net *net = c->net;
+    c->state = C_HANDSHAKE;
+    if (!taken ||
+        cairn_noise_validator_init(&c->hs, 0, net->priv, NULL, net->prologue, net->prologue_len,
+                                   NULL) != 0 ||
+        conn_start_io(c) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, timer_close_cb, net->hs_ms, 0);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     cairn_net *net = server->data;
@@ -674,15 +689,7 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)t, reject_closed);
         return;
     }
-    c->state = C_HANDSHAKE;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        cairn_noise_validator_init(&c->hs, 0, net->priv, NULL, net->prologue, net->prologue_len,
-                                   NULL) != 0 ||
-        conn_start_io(c) != 0) {
-        conn_close(c);
-        return;
-    }
-    uv_timer_start(&c->timer, timer_close_cb, net->hs_ms, 0);
+    conn_inbound(c, uv_accept(server, (uv_stream_t *)&c->tcp) == 0);
 }
 
 /* ---- public API ---- */
@@ -914,4 +921,13 @@ void cairn_net_testing_corrupt_next(cairn_net *net, uint32_t peer)
 {
     if (!net || peer >= net->n_peers || !net->peers[peer].active) return;
     net->peers[peer].active->corrupt_next = 1;
+}
+
+int cairn_net_testing_adopt(cairn_net *net, uv_os_sock_t sock)
+{
+    if (!net || net->closing) return CAIRN_EINVAL;
+    net_conn *c = conn_new(net, 0, -1);
+    if (!c) return CAIRN_ENOMEM;
+    conn_inbound(c, uv_tcp_open(&c->tcp, sock) == 0);
+    return 0;
 }
