@@ -28,6 +28,7 @@
 #define MAX_FUTURE_TIME_MS   10000u /* a payload time further ahead of our clock is not voted */
 #define CERT_WINDOW          256u   /* ledger heights whose commit signatures are collected */
 #define HOUSEKEEPING_MS      50u
+#define SIG_UNCHECKED        1      /* batch_obj.sig_ok: not verified yet (a positive value) */
 #define MAX_BATCHES_PER_PEER 1024u  /* uncommitted batches held from one peer (memory bound) */
 #define WANT_GIVE_UP_MS      60000u /* stop fetching an object nobody could send */
 
@@ -46,7 +47,7 @@ typedef struct batch_obj {
     Cairn__V1__ConsensusEnvelope *msg; /* decoded: tx bytes point into it */
     uint32_t n;
     uint8_t (*hashes)[32];
-    int *sig_ok; /* 0 or the CAIRN_E* result of each transaction's decode + signature check */
+    int *sig_ok; /* 0, SIG_UNCHECKED, or the CAIRN_E* code of its decode or signature check */
     int proposed;
     uint64_t proposed_at_ms;
     uint64_t seq;    /* arrival order: the leader proposes oldest first */
@@ -519,64 +520,24 @@ static int batch_make(cairn_replica *r, uint8_t *env, size_t len, int own, batch
     b->n = (uint32_t)tb->n_txs;
     b->hashes = calloc(b->n, 32);
     b->sig_ok = calloc(b->n, sizeof *b->sig_ok);
-    cairn_tx *txs = calloc(b->n, sizeof *txs);
-    cairn_sig_item *items = calloc(b->n, sizeof *items);
-    int *res = calloc(b->n, sizeof *res);
-    size_t *which = calloc(b->n, sizeof *which);
-    cairn_buf *inputs = calloc(b->n, sizeof *inputs);
-    uint8_t(*dig)[32] = calloc(b->n, 32);
-    if (!b->hashes || !b->sig_ok || !txs || !items || !res || !which || !inputs || !dig) {
-        err = CAIRN_ENOMEM;
-        goto out;
-    }
-    size_t k = 0;
-    uint64_t t0 = nanos();
-    for (uint32_t i = 0; i < b->n; i++) {
+    if (!b->hashes || !b->sig_ok) err = CAIRN_ENOMEM;
+    /* Only the hashes now; signatures are checked when a block commits the batch, all of the
+     * block's together (one large batch verification, and none for batches never committed).
+     * Our own batches were checked at admission. */
+    for (uint32_t i = 0; !err && i < b->n; i++) {
         const ProtobufCBinaryData *raw = &tb->txs[i];
-        int e = cairn_tx_decode(&txs[i], raw->data, raw->len, r->g->chain_id);
+        cairn_tx tx;
+        int e = cairn_tx_decode(&tx, raw->data, raw->len, r->g->chain_id);
+        if (e == CAIRN_ENOMEM) err = e;
         if (e) {
             b->sig_ok[i] = e;
             cairn_sha256_oneshot(b->hashes[i], raw->data, raw->len);
             continue;
         }
-        memcpy(b->hashes[i], txs[i].hash, 32);
-        if (own) continue;
-        cairn_tx_signing_input(&inputs[i], r->g->chain_id, txs[i].env->body.data,
-                               txs[i].env->body.len);
-        if ((e = cairn_buf_finish(&inputs[i]))) {
-            err = e;
-            goto out;
-        }
-        cairn_sig_item *it = &items[k];
-        it->alg = (cairn_sig_alg)txs[i].env->alg;
-        it->pk = txs[i].env->signer.data;
-        it->pk_len = txs[i].env->signer.len;
-        it->sig = txs[i].env->signature.data;
-        it->sig_len = txs[i].env->signature.len;
-        cairn_signed_message(it->alg, inputs[i].p, inputs[i].len, dig[i], &it->msg, &it->msg_len);
-        which[k++] = i;
+        memcpy(b->hashes[i], tx.hash, 32);
+        b->sig_ok[i] = own ? 0 : SIG_UNCHECKED;
+        cairn_tx_free(&tx);
     }
-    if (k) {
-        int e = cairn_sig_verify_many(r->c.sig, res, items, k);
-        if (e == CAIRN_ENOMEM) {
-            err = e;
-            goto out;
-        }
-        for (size_t j = 0; j < k; j++) b->sig_ok[which[j]] = res[j];
-        ST_ADD(r, sigs_verified, k);
-        ST_ADD(r, sig_verify_ns, nanos() - t0);
-    }
-out:
-    for (uint32_t i = 0; txs && i < b->n; i++) {
-        if (txs[i].env) cairn_tx_free(&txs[i]);
-        if (inputs) cairn_buf_free(&inputs[i]);
-    }
-    free(txs);
-    free(items);
-    free(res);
-    free(which);
-    free(inputs);
-    free(dig);
     if (err) {
         batch_free(b);
         return err;
@@ -1229,6 +1190,36 @@ static int put_committed(cairn_replica *r, cairn_txn *t, const cairn_block *b, c
     return err;
 }
 
+/* Verifies, in one batch, the signatures of the block's transactions not checked yet. */
+static int verify_unchecked(cairn_replica *r, const cairn_log_leaf *leaves, int *sig_ok, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += sig_ok[i] == SIG_UNCHECKED;
+    if (k == 0) return 0;
+    const uint8_t **raw = malloc(k * sizeof *raw);
+    size_t *len = malloc(k * sizeof *len), *which = malloc(k * sizeof *which);
+    int *res = malloc(k * sizeof *res);
+    int err = raw && len && which && res ? 0 : CAIRN_ENOMEM;
+    for (size_t i = 0, j = 0; !err && i < n; i++) {
+        if (sig_ok[i] != SIG_UNCHECKED) continue;
+        raw[j] = leaves[i].data;
+        len[j] = leaves[i].len;
+        which[j++] = i;
+    }
+    uint64_t t0 = nanos();
+    if (!err) err = cairn_tx_verify_many(r->c.sig, r->g->chain_id, raw, len, k, res);
+    for (size_t j = 0; !err && j < k; j++) sig_ok[which[j]] = res[j];
+    if (!err) {
+        ST_ADD(r, sigs_verified, k);
+        ST_ADD(r, sig_verify_ns, nanos() - t0);
+    }
+    free(raw);
+    free(len);
+    free(which);
+    free(res);
+    return err;
+}
+
 /* Applies one committed block: its transactions (without duplicates) as one ledger block. */
 static int apply_commit(cairn_replica *r, const commit_item *ci)
 {
@@ -1295,6 +1286,7 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
         if (!err) err = put_obj(t, 'T', b->digest, b->env, b->env_len);
     }
     if (!err && body) err = put_obj(t, 'P', body->digest, body->env, body->env_len);
+    if (!err && n > 0) err = verify_unchecked(r, leaves, sig_ok, n);
     if (!err && n > 0) {
         cairn_header head;
         err = cairn_chain_head(t, &head, NULL);
