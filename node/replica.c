@@ -28,6 +28,7 @@
 #define MAX_FUTURE_TIME_MS   10000u /* a payload time further ahead of our clock is not voted */
 #define CERT_WINDOW          256u   /* ledger heights whose commit signatures are collected */
 #define HOUSEKEEPING_MS      50u
+#define STEP_DEPTH_CACHED    8
 #define SIG_UNCHECKED        1      /* batch_obj.sig_ok: not verified yet (a positive value) */
 #define MAX_BATCHES_PER_PEER 1024u  /* uncommitted batches held from one peer (memory bound) */
 #define WANT_GIVE_UP_MS      60000u /* stop fetching an object nobody could send */
@@ -118,7 +119,8 @@ struct cairn_replica {
     uint8_t pk[64], sk[64]; /* Ed25519 expanded secret key (sk) */
     cairn_net *net;
     cairn_core *core;
-    cairn_actions *acts;
+    cairn_actions *acts_at[STEP_DEPTH_CACHED]; /* per nesting depth of step() */
+    unsigned depth;
     cairn_block genesis_block;
     cairn_qc genesis_qc;
     uv_timer_t core_timer, batch_timer, house_timer, idle_timer;
@@ -897,16 +899,26 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
     return 0;
 }
 
+/* Steps nest (a PERSIST_DONE or a payload answer steps again while actions are handled), so
+ * each depth keeps its own action buffer (168 KiB: allocated once, not per step). */
 static int step(cairn_replica *r, const cairn_input *in)
 {
     if (r->stopped) return 0;
-    cairn_actions *a = malloc(sizeof *a);
-    if (!a) return CAIRN_ENOMEM;
+    cairn_actions *a;
+    if (r->depth < STEP_DEPTH_CACHED) {
+        if (!r->acts_at[r->depth] && !(r->acts_at[r->depth] = malloc(sizeof *a)))
+            return CAIRN_ENOMEM;
+        a = r->acts_at[r->depth];
+    } else if (!(a = malloc(sizeof *a))) {
+        return CAIRN_ENOMEM;
+    }
+    r->depth++;
     int err = cairn_core_step(r->core, in, a);
     rlog(r, CAIRN_LOG_TRACE, "msg=\"core step\" input=%d result=%s actions=%zu", in->type,
          err ? cairn_err_name(err) : "ok", a->n);
     int herr = handle_actions(r, a);
-    free(a);
+    r->depth--;
+    if (r->depth >= STEP_DEPTH_CACHED) free(a);
     return err ? err : herr;
 }
 
@@ -1942,6 +1954,7 @@ void cairn_replica_stop(cairn_replica *r)
     h32map_free(&r->batches);
     h32map_free(&r->bodies);
     h32map_free(&r->qcs);
+    for (unsigned i = 0; i < STEP_DEPTH_CACHED; i++) free(r->acts_at[i]);
     free(r->wants);
     free(r->commits);
     free(r->core);
