@@ -1861,6 +1861,14 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
         snprintf(msg, msg_cap, "cannot start the consensus core: %s", cairn_strerror(err));
         goto fail;
     }
+    if (cfg->cfg->n_peers != 0 && cfg->cfg->n_peers != r->n) {
+        snprintf(msg, msg_cap,
+                 "p2p.peers lists %zu addresses; it must be empty (dial the genesis addresses) or "
+                 "list one per genesis validator, in order (%u)",
+                 cfg->cfg->n_peers, r->n);
+        err = CAIRN_ECONFIG;
+        goto fail;
+    }
     for (uint32_t i = 0; i < r->n; i++) {
         const cairn_validator *v = &cfg->g->validators[i];
         memcpy(peers[i].noise_pub, v->noise_key, 32);
