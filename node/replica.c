@@ -22,7 +22,7 @@
 
 #define BATCH_INTERVAL_MS    10u /* cut a batch at least this often when txs are queued */
 #define BATCH_MAX_BYTES      (1u << 20)
-#define IDLE_PROPOSE_MS      200u   /* an idle leader proposes an empty block after this */
+#define IDLE_PROPOSE_MAX_MS  500u /* cap of block.interval_ms: half the base round timeout */
 #define REPROPOSE_AFTER_MS   5000u  /* a batch proposed but not committed becomes available again */
 #define FETCH_RETRY_MS       300u   /* re-request a missing batch or payload from another peer */
 #define MAX_FUTURE_TIME_MS   10000u /* a payload time further ahead of our clock is not voted */
@@ -139,6 +139,7 @@ struct cairn_replica {
     wait_vote waits[MAX_WAIT_VOTES];
     commit_item *commits; /* queue of committed blocks waiting to be applied */
     size_t n_commits, cap_commits;
+    uint64_t idle_ms; /* an idle leader proposes an empty block after this */
     uint64_t timer_deadline_ms; /* the core's requested TICK time (mono_ms clock) */
     int payload_round_pending;
     uint64_t payload_round;
@@ -963,7 +964,7 @@ static void on_idle(uv_timer_t *t)
 }
 
 /* Answers the core's NEED_PAYLOAD: the batches nobody proposed yet, oldest first, up to a
- * ledger block's limit; or waits (up to IDLE_PROPOSE_MS) when there are none. */
+ * ledger block's limit; or waits (up to idle_ms) when there are none. */
 static void answer_payload(cairn_replica *r, int force_empty)
 {
     if (!r->payload_round_pending) return;
@@ -978,9 +979,9 @@ static void answer_payload(cairn_replica *r, int force_empty)
         if (!b->proposed) avail[na++] = b;
     }
     if (na == 0 && !force_empty && !tree_has_payload(r) &&
-        now < r->payload_asked_ms + IDLE_PROPOSE_MS) {
+        now < r->payload_asked_ms + r->idle_ms) {
         free(avail);
-        uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + IDLE_PROPOSE_MS - now, 0);
+        uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + r->idle_ms - now, 0);
         return;
     }
     qsort(avail, na, sizeof *avail, cmp_seq);
@@ -1827,6 +1828,8 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
         return CAIRN_EUNSUPPORTED;
     }
     crypto_sign_seed_keypair(r->pk, r->sk, cfg->seed);
+    r->idle_ms = cfg->cfg->block_interval_ms < IDLE_PROPOSE_MAX_MS ? cfg->cfg->block_interval_ms
+                                                                    : IDLE_PROPOSE_MAX_MS;
     r->core = calloc(1, sizeof *r->core);
     r->tos = calloc(TO_ROUNDS, sizeof *r->tos);
     r->certs = calloc(CERT_WINDOW, sizeof *r->certs);
