@@ -31,6 +31,9 @@ expect() { # expect CODE PATTERN -- cmd...
 }
 
 start_node() {
+  # Remove the previous run's output first: the restarted node binds another ephemeral port, and
+  # reading the old URL before the new process truncates the file would talk to a dead port.
+  rm -f "$T/node.out"
   "$CAIRND" --dev --home "$T/home" --port 0 >"$T/node.out" 2>"$T/node.err" &
   NODE_PID=$!
   for _ in $(seq 100); do

@@ -560,6 +560,50 @@ static void test_raw_clients(void **state)
     free(r);
 }
 
+/* At most 64 + 2n unauthenticated inbound connections are held; more are closed at once. */
+#define N_SILENT 70
+
+static int closed_count(cluster *cl, void *arg)
+{
+    (void)cl;
+    raw *r = arg;
+    int n = 0;
+    for (int i = 0; i < N_SILENT; i++) n += r[i].closed;
+    return n;
+}
+
+static int some_closed(cluster *cl, void *arg)
+{
+    return closed_count(cl, arg) >= N_SILENT - 68;
+}
+
+static int all_closed(cluster *cl, void *arg)
+{
+    return closed_count(cl, arg) == N_SILENT;
+}
+
+static void test_pending_cap(void **state)
+{
+    (void)state;
+    cluster *cl = cluster_new(2);
+    opts o = {.hs_ms = 1000};
+    assert_int_equal(node_start(cl, 0, &o), 0);
+    uint16_t port = cairn_net_port(cl->nodes[0].net);
+    raw *r = calloc(N_SILENT, sizeof *r);
+    assert_non_null(r);
+    for (int i = 0; i < N_SILENT; i++) raw_start(cl, &r[i], port, NULL, 0);
+    assert_true(run_until(cl, some_closed, r, 900));
+    run_for(cl, 50);
+    assert_int_equal(closed_count(cl, r), N_SILENT - 68); /* 64 + 2 * 2 are held */
+    assert_int_equal(cairn_net_testing_conns(cl->nodes[0].net), 68);
+    assert_true(run_until(cl, all_closed, r, 3000)); /* the rest at the handshake timeout */
+    run_for(cl, 20);
+    assert_int_equal(stats(cl, 0).handshakes_failed, N_SILENT);
+    assert_int_equal(cairn_net_testing_conns(cl->nodes[0].net), 0);
+    cluster_free(cl);
+    free(r);
+}
+
 /* ---- hello, replayed message 1, replacement by a newer link ---- */
 
 /* A hand-driven IK initiator (node/noise.c) on a raw socket, playing validator `as`. */
@@ -984,10 +1028,15 @@ static void test_set_peer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mesh),          cmocka_unit_test(test_impostors),
-        cmocka_unit_test(test_raw_clients),   cmocka_unit_test(test_hello_and_replacement),
-        cmocka_unit_test(test_back_pressure), cmocka_unit_test(test_reconnect),
-        cmocka_unit_test(test_dns_one_way),   cmocka_unit_test(test_bad_frame),
+        cmocka_unit_test(test_mesh),
+        cmocka_unit_test(test_impostors),
+        cmocka_unit_test(test_raw_clients),
+        cmocka_unit_test(test_pending_cap),
+        cmocka_unit_test(test_hello_and_replacement),
+        cmocka_unit_test(test_back_pressure),
+        cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_dns_one_way),
+        cmocka_unit_test(test_bad_frame),
         cmocka_unit_test(test_set_peer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
