@@ -551,8 +551,8 @@ int cairn_chain_valset_pending(cairn_txn *t, size_t *pending)
 {
     const void *v;
     size_t len;
-    int err = cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v,
-                            &len);
+    int err =
+        cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v, &len);
     *pending = 0;
     if (err == CAIRN_ENOENT) return 0;
     if (err) return err;
@@ -565,12 +565,13 @@ static int valset_pending_add(cairn_txn *t, const uint8_t id[32])
 {
     const void *v = NULL;
     size_t len = 0;
-    int err = cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v,
-                            &len);
+    int err =
+        cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v, &len);
     if (err && err != CAIRN_ENOENT) return err;
     if (len % 32) return CAIRN_ESTORE_CORRUPT;
     for (size_t i = 0; i < len; i += 32)
-        if (memcmp((const uint8_t *)v + i, id, 32) == 0) return 0; /* first change keeps its place */
+        if (memcmp((const uint8_t *)v + i, id, 32) == 0)
+            return 0; /* first change keeps its place */
     uint8_t *nv = malloc(len + 32);
     if (!nv) return CAIRN_ENOMEM;
     if (len) memcpy(nv, v, len);
@@ -677,8 +678,8 @@ static int valset_rotate(const cairn_chain *c, cairn_txn *t, cairn_state *st, ui
     if (!err) {
         const void *v = NULL;
         size_t len = 0;
-        err = cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v,
-                            &len);
+        err =
+            cairn_txn_get(t, CAIRN_TABLE_META, VS_PENDING_KEY, sizeof VS_PENDING_KEY - 1, &v, &len);
         if (err == CAIRN_ENOENT) err = 0;
         if (!err && len % 32) err = CAIRN_ESTORE_CORRUPT;
         if (!err && len && !(ids = malloc(len))) err = CAIRN_ENOMEM;

@@ -281,13 +281,13 @@ static int h_checkpoint(void *app, const cairn_http_request *req, cairn_http_res
         cairn_buf_free(&cb);
         return fail(resp, err, NULL);
     }
-    json_t *j = json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s,s:I,s:o,s:I}", "height",
-                          (json_int_t)h.height, "log_size", (json_int_t)h.log_size, "log_root",
-                          hex_json(h.log_root, 32), "state_root", hex_json(h.state_root, 32),
-                          "block_hash", hex_json(hash, 32), "header", hex_json(hb.p, hb.len),
-                          "certificate", hex_json(cb.p, cb.len), "chain_id", h.chain_id, "epoch",
-                          (json_int_t)h.epoch, "valset_hash", hex_json(h.valset_hash, 32),
-                          "signers", (json_int_t)(h.height > 0 ? c.n : 0));
+    json_t *j =
+        json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:s,s:I,s:o,s:I}", "height", (json_int_t)h.height,
+                  "log_size", (json_int_t)h.log_size, "log_root", hex_json(h.log_root, 32),
+                  "state_root", hex_json(h.state_root, 32), "block_hash", hex_json(hash, 32),
+                  "header", hex_json(hb.p, hb.len), "certificate", hex_json(cb.p, cb.len),
+                  "chain_id", h.chain_id, "epoch", (json_int_t)h.epoch, "valset_hash",
+                  hex_json(h.valset_hash, 32), "signers", (json_int_t)(h.height > 0 ? c.n : 0));
     cairn_buf_free(&hb);
     cairn_buf_free(&cb);
     return cairn_http_json(resp, 200, j);
@@ -520,12 +520,12 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
         "# TYPE cairn_store_map_bytes gauge\ncairn_store_map_bytes %zu\n",
         (unsigned long long)h.height, (unsigned long long)st.certified_height,
         (unsigned long long)h.log_size, (unsigned long long)st.epoch,
-        (unsigned long long)st.validators, (unsigned long long)st.voter, (unsigned long long)st.round,
-        (unsigned long long)st.cons_height, (unsigned long long)st.commits,
-        (unsigned long long)st.empty_commits, (unsigned long long)st.qc_rounds,
-        (unsigned long long)st.timeouts_rounds, (unsigned long long)st.txs_committed,
-        (unsigned long long)st.txs_rejected, (unsigned long long)st.txs_duplicate,
-        (unsigned long long)atomic_load(&n->submitted),
+        (unsigned long long)st.validators, (unsigned long long)st.voter,
+        (unsigned long long)st.round, (unsigned long long)st.cons_height,
+        (unsigned long long)st.commits, (unsigned long long)st.empty_commits,
+        (unsigned long long)st.qc_rounds, (unsigned long long)st.timeouts_rounds,
+        (unsigned long long)st.txs_committed, (unsigned long long)st.txs_rejected,
+        (unsigned long long)st.txs_duplicate, (unsigned long long)atomic_load(&n->submitted),
         (unsigned long long)atomic_load(&n->admission_rejected), cairn_mempool_size(n->mp),
         cairn_mempool_pending_count(n->mp), (unsigned long long)st.batches_made,
         (unsigned long long)st.batches_received, (unsigned long long)st.payload_fetches,
@@ -656,9 +656,9 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
             in_genesis = 1;
         }
     }
-    if ((err = load_noise_key(cfg->noise_key, n->noise_private,
-                              in_genesis ? n->g->validators[n->validator_index].noise_key
-                                         : NULL))) {
+    if ((err =
+             load_noise_key(cfg->noise_key, n->noise_private,
+                            in_genesis ? n->g->validators[n->validator_index].noise_key : NULL))) {
         snprintf(msg, msg_cap, "%s: %s", cfg->noise_key,
                  err == CAIRN_EKEYFILE ? "not this validator's genesis noise_key, or malformed"
                                        : cairn_strerror(err));

@@ -42,10 +42,10 @@ static const char K_EPOCH[] = "epoch"; /* u64be epoch || its genesis seed (32) *
  * certifying QC's signatures); 'X' || u64be epoch -> the epoch-end proof of that epoch (a sync
  * response); 'P' || digest -> BlockPayload envelope; 'T' || digest -> TxBatch envelope;
  * 'E' || u64be n -> evidence. */
-#define PROOF_RESEND_MS  200u  /* a lagging peer gets the epoch-end proof at most this often */
-#define SLOT_LINGER_MS   3000u /* a removed validator's link stays this long (proof delivery) */
-#define OBSERVE_SYNC_MS  300u  /* an observer asks a validator for blocks this often */
-#define NO_SLOT          UINT32_MAX
+#define PROOF_RESEND_MS 200u  /* a lagging peer gets the epoch-end proof at most this often */
+#define SLOT_LINGER_MS  3000u /* a removed validator's link stays this long (proof delivery) */
+#define OBSERVE_SYNC_MS 300u  /* an observer asks a validator for blocks this often */
+#define NO_SLOT         UINT32_MAX
 
 typedef struct batch_obj {
     uint8_t digest[32];
@@ -123,9 +123,9 @@ struct cairn_replica {
     uint32_t n;           /* validators in the epoch's set (vs->n) */
     uint64_t total_power; /* of vs */
     uint64_t epoch;
-    cairn_valset *vs;     /* the epoch's validator set (ledger/chain.h) */
-    cairn_valset *prev;   /* the previous epoch's set (certifies the epoch-change block) */
-    uint32_t self;        /* our index in vs; NO_SLOT when not a member (observer) */
+    cairn_valset *vs;   /* the epoch's validator set (ledger/chain.h) */
+    cairn_valset *prev; /* the previous epoch's set (certifies the epoch-change block) */
+    uint32_t self;      /* our index in vs; NO_SLOT when not a member (observer) */
     uint8_t my_id[32], my_noise[32];
     uint8_t epoch_seed[32]; /* cairn_core_genesis seed of the epoch */
     /* Peer links by net slot: a local numbering, stable while the process runs. */
@@ -149,7 +149,7 @@ struct cairn_replica {
     cairn_valset *next_vs;
     uint8_t next_seed[32];
     cairn_sync_response *obs_proof; /* observer: the end of the epoch as it saw it */
-    uint8_t pk[64], sk[64]; /* Ed25519 expanded secret key (sk) */
+    uint8_t pk[64], sk[64];         /* Ed25519 expanded secret key (sk) */
     cairn_net *net;
     cairn_core *core;
     cairn_actions *acts_at[STEP_DEPTH_CACHED]; /* per nesting depth of step() */
@@ -172,7 +172,7 @@ struct cairn_replica {
     wait_vote waits[MAX_WAIT_VOTES];
     commit_item *commits; /* queue of committed blocks waiting to be applied */
     size_t n_commits, cap_commits;
-    uint64_t idle_ms; /* an idle leader proposes an empty block after this */
+    uint64_t idle_ms;           /* an idle leader proposes an empty block after this */
     uint64_t timer_deadline_ms; /* the core's requested TICK time (mono_ms clock) */
     int payload_round_pending;
     uint64_t payload_round;
@@ -1244,8 +1244,7 @@ static int on_commit_vote(cairn_replica *r, uint32_t peer, const uint8_t *p, siz
     cairn_buf b = CAIRN_BUF_INIT;
     cairn_commit_signing_input(&b, r->g->chain_id, cv.height, cv.block_hash);
     err = cairn_buf_finish(&b);
-    if (!err &&
-        cairn_ed25519_verify(r->c.sig, set->v[cv.validator].key.key, b.p, b.len, cv.sig))
+    if (!err && cairn_ed25519_verify(r->c.sig, set->v[cv.validator].key.key, b.p, b.len, cv.sig))
         err = CAIRN_ECONS_SIGNATURE;
     cairn_buf_free(&b);
     if (!err) cert_add(r, cv.height, cv.block_hash, cv.validator, cv.sig);

@@ -973,13 +973,12 @@ static void test_set_peer(void **state)
     assert_int_equal(node_start(cl, 1, &o), 0);
     assert_int_equal(node_start(cl, 2, &o2), 0);
     /* Node 2 dials both: its key is in no slot of theirs, so every handshake fails. */
-    assert_int_equal(cairn_net_testing_set_peer_port(cl->nodes[0].net, 1,
-                                                     cairn_net_port(cl->nodes[1].net)),
-                     0);
+    assert_int_equal(
+        cairn_net_testing_set_peer_port(cl->nodes[0].net, 1, cairn_net_port(cl->nodes[1].net)), 0);
     for (uint32_t j = 0; j < 2; j++)
-        assert_int_equal(cairn_net_testing_set_peer_port(cl->nodes[2].net, j,
-                                                         cairn_net_port(cl->nodes[j].net)),
-                         0);
+        assert_int_equal(
+            cairn_net_testing_set_peer_port(cl->nodes[2].net, j, cairn_net_port(cl->nodes[j].net)),
+            0);
     size_t two = 2;
     assert_true(run_until(cl, pairs_settled, &two, 3000));
     run_for(cl, 300);
