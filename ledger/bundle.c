@@ -22,7 +22,91 @@ typedef struct owned {
     ProtobufCBinaryData paths[2][CAIRN_MERKLE_MAX_PROOF];
     uint8_t smt[3][CAIRN_SMT_MAX_PROOF];
     cairn_buf header, cert;
+    size_t n_changes;
+    cairn_buf *changes;                /* 3 per change: header, certificate, set */
+    ProtobufCBinaryData *change_parts; /* 3 arrays of n_changes */
 } owned;
+
+/* The canonical bytes of a validator set: u32 n || n * (u32 len || validator record). */
+static void valset_encode(cairn_buf *b, const cairn_validator *v, size_t n)
+{
+    cairn_buf one = CAIRN_BUF_INIT;
+    cairn_buf_u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        one.len = 0;
+        cairn_validator_encode(&one, &v[i]);
+        cairn_buf_u32(b, (uint32_t)one.len);
+        cairn_buf_put(b, one.p, one.len);
+    }
+    if (one.err && !b->err) b->err = one.err;
+    cairn_buf_free(&one);
+}
+
+static int valset_decode(cairn_validator *v, size_t cap, size_t *n, const uint8_t *p, size_t len)
+{
+    if (len < 4) return CAIRN_EDECODE;
+    uint32_t k = cairn_get_u32be(p);
+    size_t off = 4;
+    if (k == 0 || k > cap) return CAIRN_EDECODE;
+    for (uint32_t i = 0; i < k; i++) {
+        if (len - off < 4) return CAIRN_EDECODE;
+        uint32_t l = cairn_get_u32be(p + off);
+        off += 4;
+        if (len - off < l || cairn_validator_decode(&v[i], p + off, l) != 0) return CAIRN_EDECODE;
+        off += l;
+    }
+    if (off != len) return CAIRN_EDECODE;
+    *n = k;
+    return 0;
+}
+
+/* The epoch changes at or below `height`: for each, the change block's header and certificate
+ * and the new set (chain.h keeps every epoch's set). */
+static int add_changes(const cairn_chain *c, cairn_txn *t, uint64_t height, owned *o,
+                       Cairn__V1__ProvenanceBundle *b)
+{
+    cairn_valset *vs = malloc(sizeof *vs);
+    if (!vs) return CAIRN_ENOMEM;
+    int err = cairn_chain_valset(c, t, vs);
+    uint64_t last = err ? 0 : vs->epoch;
+    if (!err && last > 0) {
+        o->changes = calloc(3 * last, sizeof *o->changes);
+        o->change_parts = calloc(3 * last, sizeof *o->change_parts);
+        if (!o->changes || !o->change_parts) err = CAIRN_ENOMEM;
+    }
+    for (uint64_t e = 1; !err && e <= last; e++) {
+        if ((err = cairn_chain_valset_at(c, t, e, vs))) break;
+        if (vs->since_height > height) break; /* after the checkpoint */
+        cairn_header h;
+        cairn_certificate cert;
+        if ((err = cairn_chain_block(t, vs->since_height, &h, NULL))) break;
+        if ((err = cairn_chain_certificate(t, vs->since_height, &cert))) {
+            if (err == CAIRN_ENOENT) err = CAIRN_ECERTIFICATE; /* not certified yet */
+            break;
+        }
+        size_t k = o->n_changes;
+        cairn_buf *hb = &o->changes[3 * k], *cb = hb + 1, *sb = hb + 2;
+        cairn_header_encode(hb, &h);
+        cairn_certificate_encode(cb, &cert);
+        valset_encode(sb, vs->v, vs->n);
+        if ((err = cairn_buf_finish(hb)) || (err = cairn_buf_finish(cb)) ||
+            (err = cairn_buf_finish(sb)))
+            break;
+        o->change_parts[k] = (ProtobufCBinaryData){hb->len, hb->p};
+        o->change_parts[last + k] = (ProtobufCBinaryData){cb->len, cb->p};
+        o->change_parts[2 * last + k] = (ProtobufCBinaryData){sb->len, sb->p};
+        o->n_changes++;
+    }
+    if (!err && o->n_changes) {
+        b->n_valset_change_headers = b->n_valset_change_certificates = b->n_valset_change_sets =
+            o->n_changes;
+        b->valset_change_headers = o->change_parts;
+        b->valset_change_certificates = o->change_parts + last;
+        b->valset_change_sets = o->change_parts + 2 * last;
+    }
+    free(vs);
+    return err;
+}
 
 static int leaf_with_proof(cairn_txn *t, uint64_t index, uint64_t size, ProtobufCBinaryData *leaf,
                            uint8_t (*proof)[32], ProtobufCBinaryData *paths, size_t *n)
@@ -90,6 +174,7 @@ int cairn_bundle_build(const cairn_chain *c, cairn_txn *t, const uint8_t *digest
     if ((err = cairn_buf_finish(&o->header)) || (err = cairn_buf_finish(&o->cert))) goto out;
     b.header = (ProtobufCBinaryData){o->header.len, o->header.p};
     b.certificate = (ProtobufCBinaryData){o->cert.len, o->cert.p};
+    if ((err = add_changes(c, t, h.height, o, &b))) goto out;
     if ((err = leaf_with_proof(t, index, h.log_size, &b.anchor_leaf, o->proof[0], o->paths[0], &n)))
         goto out;
     b.n_anchor_proof = n;
@@ -138,6 +223,9 @@ out:
     if (body) protobuf_c_message_free_unpacked(&body->base, NULL);
     cairn_buf_free(&o->header);
     cairn_buf_free(&o->cert);
+    for (size_t i = 0; o->changes && i < 3 * o->n_changes; i++) cairn_buf_free(&o->changes[i]);
+    free(o->changes);
+    free(o->change_parts);
     free(o);
     return err;
 }
@@ -244,6 +332,7 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
     memset(s, 0, sizeof *s);
     ProtobufCMessage *m;
     Cairn__V1__TxBody *abody = NULL, *tbody = NULL;
+    cairn_genesis *set = NULL; /* the validator set in force: g's, then each change's */
     int err = cairn_pb_decode(&cairn__v1__provenance_bundle__descriptor, bundle, len,
                               BUNDLE_MAX_BYTES, &m);
     if (err) return bad(&v, err, "not a provenance bundle encoding");
@@ -261,16 +350,73 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
                   b->chain_id ? b->chain_id : "", g->chain_id);
         goto out;
     }
-    /* 1. The checkpoint: header signed by more than two thirds of the genesis validators. */
+    /* 1. The validator-set changes, walked from the genesis set: each change block certified by
+     * the set in force, naming (valset_hash) the set it installs (ledger/chain.h). */
+    if (!(set = malloc(sizeof *set))) {
+        err = CAIRN_ENOMEM;
+        goto out;
+    }
+    *set = *g;
+    uint64_t last_change = 0;
+    size_t nc = b->n_valset_change_headers;
+    if (b->n_valset_change_certificates != nc || b->n_valset_change_sets != nc) {
+        err =
+            bad(&v, CAIRN_EBUNDLE, "validator-set changes: %zu headers, %zu certificates, %zu sets",
+                nc, b->n_valset_change_certificates, b->n_valset_change_sets);
+        goto out;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        cairn_header ch;
+        uint8_t ch_hash[32], set_hash[32];
+        if (cairn_header_decode(&ch, b->valset_change_headers[i].data,
+                                b->valset_change_headers[i].len) != 0 ||
+            strcmp(ch.chain_id, g->chain_id) != 0 || ch.epoch != i + 1 ||
+            ch.height <= last_change) {
+            err = bad(&v, CAIRN_EBUNDLE,
+                      "validator-set change %zu: not the header of epoch %zu's change block", i,
+                      i + 1);
+            goto out;
+        }
+        cairn_header_hash(&ch, ch_hash);
+        if (cairn_certificate_decode(&cert, b->valset_change_certificates[i].data,
+                                     b->valset_change_certificates[i].len) != 0 ||
+            cairn_certificate_verify(&cert, set, ch.height, ch_hash, verify_cb, (void *)sig) != 0) {
+            err = bad(&v, CAIRN_ECERTIFICATE,
+                      "validator-set change %zu (height %llu): not certified by more than 2/3 of "
+                      "the set of epoch %zu",
+                      i, (unsigned long long)ch.height, i);
+            goto out;
+        }
+        size_t n;
+        if (valset_decode(set->validators, CAIRN_GENESIS_MAX_VALIDATORS, &n,
+                          b->valset_change_sets[i].data, b->valset_change_sets[i].len) != 0) {
+            err = bad(&v, CAIRN_EBUNDLE, "validator-set change %zu: malformed set", i);
+            goto out;
+        }
+        set->n_validators = n;
+        cairn_valset_hash(set->validators, n, set_hash);
+        if (memcmp(set_hash, ch.valset_hash, 32) != 0) {
+            err = bad(&v, CAIRN_EVALSET_HASH,
+                      "validator-set change %zu: the set is not the one its header names", i);
+            goto out;
+        }
+        last_change = ch.height;
+    }
+    s->epoch = nc;
+
+    /* 2. The checkpoint: header signed by more than two thirds of the set in force. */
     if (cairn_header_decode(&h, b->header.data, b->header.len) != 0 ||
         strcmp(h.chain_id, g->chain_id) != 0) {
         err = bad(&v, CAIRN_EBUNDLE, "malformed checkpoint header");
         goto out;
     }
     uint8_t valset[32];
-    cairn_genesis_valset_hash(g, valset);
-    if (memcmp(valset, h.valset_hash, 32) != 0) {
-        err = bad(&v, CAIRN_EVALSET_CHANGED, "checkpoint's validator set is not the genesis set");
+    cairn_valset_hash(set->validators, set->n_validators, valset);
+    if (memcmp(valset, h.valset_hash, 32) != 0 || h.height <= last_change) {
+        err = bad(&v, CAIRN_EVALSET_CHANGED,
+                  nc ? "checkpoint names a validator set the bundle's %zu change(s) do not reach"
+                     : "checkpoint's validator set is not the genesis set (%zu changes given)",
+                  nc);
         goto out;
     }
     cairn_header_hash(&h, s->block_hash);
@@ -278,8 +424,8 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
         err = bad(&v, CAIRN_ECERTIFICATE, "malformed commit certificate");
         goto out;
     }
-    if ((err =
-             cairn_certificate_verify(&cert, g, h.height, s->block_hash, verify_cb, (void *)sig))) {
+    if ((err = cairn_certificate_verify(&cert, set, h.height, s->block_hash, verify_cb,
+                                        (void *)sig))) {
         err = bad(&v, err,
                   "commit certificate does not certify the checkpoint with more than 2/3 of the "
                   "voting power");
@@ -289,7 +435,7 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
     s->log_size = h.log_size;
     s->signatures = cert.n;
 
-    /* 2. The anchor: in the checkpoint's log, in that block, applied, signed, for this digest. */
+    /* 3. The anchor: in the checkpoint's log, in that block, applied, signed, for this digest. */
     if ((err = check_inclusion(&v, "anchor", &h, b->anchor_index, b->anchor_leaf, b->anchor_proof,
                                b->n_anchor_proof)) ||
         (err = check_tx_entry(&v, "anchor", sig, g->chain_id, b->anchor_leaf, &ae, &abody)))
@@ -319,7 +465,7 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
     s->time_start_ms = a->time_start_ms;
     s->time_end_ms = a->time_end_ms;
 
-    /* 3. The device and its owner, as of the checkpoint. */
+    /* 4. The device and its owner, as of the checkpoint. */
     if ((err = check_record(&v, "device", &h, CAIRN_REC_DEVICE, a->device_id.data, b->device_record,
                             b->device_proof)))
         goto out;
@@ -342,7 +488,7 @@ int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g, const 
         goto out;
     }
 
-    /* 4. The latest attestation and the release it matched. */
+    /* 5. The latest attestation and the release it matched. */
     const cairn_attestation_rec *at = &s->device.attestation;
     static const uint8_t zero[32];
     if (at->height == 0) {
@@ -393,6 +539,7 @@ out:
     if (abody) protobuf_c_message_free_unpacked(&abody->base, NULL);
     if (tbody) protobuf_c_message_free_unpacked(&tbody->base, NULL);
     protobuf_c_message_free_unpacked(m, NULL);
+    free(set);
     return err;
 }
 

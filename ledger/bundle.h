@@ -5,7 +5,8 @@
  * matched and that release's status then (docs/provenance.md).
  *
  * cairn_bundle_build reads a node's store; cairn_bundle_verify needs only the genesis: it is
- * the offline verifier behind `cairn verify`.
+ * the offline verifier behind `cairn verify`. A checkpoint of a later epoch is verified through
+ * the chain of validator-set changes the bundle carries, walked from the genesis set.
  */
 #ifndef CAIRN_LEDGER_BUNDLE_H
 #define CAIRN_LEDGER_BUNDLE_H
@@ -26,6 +27,7 @@ CAIRN_MUST_CHECK int cairn_bundle_build(const cairn_chain *c, cairn_txn *t, cons
 /* What a verified bundle proves. */
 typedef struct cairn_bundle_summary {
     uint64_t height, log_index, log_size;
+    uint64_t epoch; /* validator-set changes walked: the checkpoint's set is that epoch's */
     uint8_t block_hash[32];
     uint32_t signatures; /* commit signatures in the certificate */
     uint8_t data_digest[64];
@@ -44,7 +46,9 @@ typedef struct cairn_bundle_summary {
 
 /*
  * Verifies a binary bundle against genesis g. 0 when every signature, proof and link holds;
- * else CAIRN_EBUNDLE, CAIRN_ECERTIFICATE, CAIRN_EVALSET_CHANGED, CAIRN_EDECODE ... and a reason
+ * else CAIRN_EBUNDLE, CAIRN_ECERTIFICATE, CAIRN_EVALSET_CHANGED (the checkpoint names a set the
+ * bundle's changes do not reach: a change was left out), CAIRN_EVALSET_HASH (a change's set is
+ * not the one its header names), CAIRN_EDECODE ... and a reason
  * naming the failed check in why (capacity why_cap). summary may be NULL.
  */
 CAIRN_MUST_CHECK int cairn_bundle_verify(const cairn_sig_ctx *sig, const cairn_genesis *g,

@@ -826,6 +826,9 @@ static int verify_cmd(ctx *c)
     cairn_hex_encode(hex, s.block_hash, 32);
     printf("  checkpoint        height %llu, block %s, log size %llu, %u commit signature(s)\n",
            (unsigned long long)s.height, hex, (unsigned long long)s.log_size, s.signatures);
+    if (s.epoch)
+        printf("  validator set     epoch %llu, reached through %llu certified set change(s)\n",
+               (unsigned long long)s.epoch, (unsigned long long)s.epoch);
     printf("  log entry         %llu (inclusion proof verified)\n",
            (unsigned long long)s.log_index);
     cairn_hex_encode(hex, s.device.id, 32);

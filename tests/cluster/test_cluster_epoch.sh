@@ -133,6 +133,22 @@ done
 [ "$diverged" = 0 ] && [ "$MIN" -ge 3 ] && ok || bad "block hashes (min height $MIN)"
 echo "# epoch 1: 5 validators, identical blocks at heights 0..$MIN"
 
+# A provenance bundle of an epoch-1 checkpoint verifies with the genesis file alone.
+"$CAIRN" key new --alg ed25519 --out "$T/dev.key" >/dev/null 2>&1 || bad "key new"
+out=$("$CAIRN" device register --node "$(url 0)" --key "$T/net/admin.key" --org dev-org \
+  --device-key "$T/dev.key" --class meter --id devid:SN-1 2>&1) || bad "register: $out"
+DEV=$(sed -n 's/^device_id: //p' <<<"$out")
+DATA=$(printf 'reading after the change' | sha256sum | cut -d' ' -f1)
+out=$("$CAIRN" anchor --node "$(url 0)" --key "$T/dev.key" --device "$DEV" --stream kwh --seq 1 \
+  --digest "$DATA" 2>&1)
+grep -q "status: committed" <<<"$out" && ok || bad "anchor: $out"
+bundle_ok() {
+  "$CAIRN" provenance "$DATA" --node "$(url 0)" --out "$T/bundle.json" >"$T/verify.out" 2>&1 &&
+    "$CAIRN" verify "$T/bundle.json" --genesis "$T/net/genesis.json" >"$T/verify.out" 2>&1
+}
+wait_for 20 "provenance bundle of epoch 1 verifies" bundle_ok || cat "$T/verify.out" >&2
+grep -q "epoch 1" "$T/verify.out" && ok || bad "verify output: $(cat "$T/verify.out")"
+
 # ---- remove validator 3: epoch 2 with four ----
 # validator id = SHA-256("CAIRN-VALIDATOR-V1" 0x00 || u16be len || consensus key)
 V3=$(jq -r .public "$T/net/node3/validator.key" | python3 -c '
@@ -149,6 +165,22 @@ H0=$(height 0)
 publish 8 || bad "publish 8"
 wait_for 20 "commits continue with 4" higher 0 $((H0 + 1))
 wait_for 20 "node4 follows in epoch 2" same_height 0 4
+DATA=$(printf 'reading in epoch 2' | sha256sum | cut -d' ' -f1)
+out=$("$CAIRN" anchor --node "$(url 1)" --key "$T/dev.key" --device "$DEV" --stream kwh --seq 2 \
+  --digest "$DATA" 2>&1)
+grep -q "status: committed" <<<"$out" && ok || bad "anchor (epoch 2): $out"
+wait_for 20 "provenance bundle of epoch 2 verifies" bundle_ok || cat "$T/verify.out" >&2
+grep -q "epoch 2" "$T/verify.out" && ok || bad "verify output: $(cat "$T/verify.out")"
+
+# A restarted validator resumes in epoch 2 and commits go on.
+kill -TERM "${PIDS[1]}"
+wait "${PIDS[1]}" 2>/dev/null
+start 1
+wait_for 15 "node1 restarted in epoch 2" epoch_is 2 1
+H0=$(height 0)
+publish 9 || bad "publish 9"
+wait_for 20 "commits after the restart" higher 0 $((H0 + 1))
+wait_for 20 "node1 at node0's height" same_height 0 1
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
