@@ -2372,9 +2372,13 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         (err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, &v, &vl)) == 0) {
         if (vl != sizeof(cairn_block) + sizeof(cairn_qc))
             err = CAIRN_ESTORE_CORRUPT;
-        else if (((const cairn_block *)v)->epoch == r->epoch) {
-            memcpy(&rs->root, v, sizeof(cairn_block));
-            memcpy(&rs->root_qc, (const uint8_t *)v + sizeof(cairn_block), sizeof(cairn_qc));
+        else {
+            cairn_block b; /* LMDB values are not aligned for the struct */
+            memcpy(&b, v, sizeof b);
+            if (b.epoch == r->epoch) {
+                rs->root = b;
+                memcpy(&rs->root_qc, (const uint8_t *)v + sizeof b, sizeof(cairn_qc));
+            }
         }
     } else if (err == CAIRN_ENOENT)
         err = 0;

@@ -178,6 +178,15 @@ static int verify_mod(lfx_world *w, const cairn_buf *bundle,
 static void drop_changes(Cairn__V1__ProvenanceBundle *b, void *arg)
 {
     (void)arg;
+    ProtobufCBinaryData *lists[3] = {b->valset_change_headers, b->valset_change_certificates,
+                                     b->valset_change_sets};
+    size_t ns[3] = {b->n_valset_change_headers, b->n_valset_change_certificates,
+                    b->n_valset_change_sets};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < ns[k]; i++) free(lists[k][i].data);
+        free(lists[k]);
+    }
+    b->valset_change_headers = b->valset_change_certificates = b->valset_change_sets = NULL;
     b->n_valset_change_headers = b->n_valset_change_certificates = b->n_valset_change_sets = 0;
 }
 
