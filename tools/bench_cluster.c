@@ -82,10 +82,12 @@
 #define PROBE_S        2.0
 #define PROBE_POOL     40000u
 #define MAX_POOL       2000000u
+#define STALL_S        10.0
 #define DRAIN_S        30.0
 #define HEALTH_WAIT_S  20.0
 #define IO_TIMEOUT_S   15
 #define EXPIRY_BLOCKS  10000u
+#define FOLLOW_RETRIES 50 /* consecutive failed block reads, 0.1 s apart */
 #define VERIFY_SAMPLES 2000u
 #define RESP_MAX       ((size_t)8 << 20)
 
@@ -122,20 +124,25 @@ static int spawn(children *ch, char *const argv[], const char *log)
     return 0;
 }
 
-static int child_alive(pid_t pid)
+/* 0 once child i has exited (it is reaped then, and forgotten: its pid becomes -1). */
+static int child_alive(children *ch, size_t i)
 {
     int st;
-    return waitpid(pid, &st, WNOHANG) == 0;
+    if (ch->pid[i] <= 0) return 0;
+    if (waitpid(ch->pid[i], &st, WNOHANG) == 0) return 1;
+    ch->pid[i] = -1;
+    return 0;
 }
 
 /* SIGTERM to every child, SIGKILL to those still there after 10 s; reaps them all. */
 static void stop_children(children *ch)
 {
-    for (size_t i = 0; i < ch->n; i++) kill(ch->pid[i], SIGTERM);
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->pid[i] > 0) kill(ch->pid[i], SIGTERM);
     double deadline = bench_now() + 10;
     for (size_t i = 0; i < ch->n; i++) {
         int st;
-        while (waitpid(ch->pid[i], &st, WNOHANG) == 0) {
+        while (ch->pid[i] > 0 && waitpid(ch->pid[i], &st, WNOHANG) == 0) {
             if (bench_now() > deadline) {
                 kill(ch->pid[i], SIGKILL);
                 waitpid(ch->pid[i], &st, 0);
@@ -314,7 +321,7 @@ typedef struct cluster {
     /* options */
     unsigned validators, conns_per_validator, window, etcd_conns;
     uint64_t devices, seconds;
-    int skip_etcd;
+    int skip_etcd, keep;
     /* environment */
     char dir[64], cairnd[PATH_MAX];
     int dir_made;
@@ -337,7 +344,8 @@ typedef struct cluster {
     _Atomic uint64_t submitted, admitted, refused, committed;
     _Atomic int follower_err;
     uint64_t next_height; /* the follower's next block */
-    _Atomic int64_t senders_done_ns;
+    _Atomic unsigned senders_done;
+    _Atomic uint64_t last_commit_ns; /* when the follower last stamped a transaction */
 } cluster;
 
 static uint64_t now_ns(void)
@@ -558,16 +566,24 @@ static void *follower(void *arg)
         return NULL;
     }
     char path[64];
+    unsigned failures = 0;
     while (!atomic_load(&b->stop_follower)) {
         snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)b->next_height);
         int status;
         uint8_t *body;
         size_t len;
         int err = kc_request(&c, "GET", path, NULL, NULL, 0, &status, &body, &len);
+        if (err && ++failures <= FOLLOW_RETRIES) {
+            fprintf(stderr, "cairn-bench cluster: GET %s from node0: %s (retrying)\n", path,
+                    cairn_err_name(err));
+            usleep(100000);
+            continue;
+        }
         if (err) {
             atomic_store(&b->follower_err, err);
             break;
         }
+        failures = 0;
         uint64_t seen = now_ns();
         if (status == 404) {
             free(body);
@@ -594,6 +610,7 @@ static void *follower(void *arg)
             if (k < 0 || atomic_load(&p->commit_ns[k]) != 0) continue;
             p->result[k] = (int32_t)json_integer_value(json_array_get(results, i));
             atomic_store(&p->commit_ns[k], seen);
+            atomic_store(&b->last_commit_ns, seen);
             atomic_fetch_add(&b->committed, 1);
             atomic_fetch_sub(&b->outstanding, 1);
         }
@@ -619,8 +636,10 @@ static void *send_worker(void *arg)
     cluster *b = s->b;
     txpool *p = b->pool;
     kconn c;
-    if ((s->err = kc_init(&c, cairn_devnet_api_port(b->base_port, s->conn % b->validators))))
+    if ((s->err = kc_init(&c, cairn_devnet_api_port(b->base_port, s->conn % b->validators)))) {
+        atomic_fetch_add(&b->senders_done, 1);
         return NULL;
+    }
     double interval = b->rate > 0 ? (double)total_conns(b) / b->rate : 0;
     for (size_t k = 0; k < s->n_mine && !atomic_load(&b->stop_senders); k++) {
         if (interval > 0) {
@@ -643,6 +662,8 @@ static void *send_worker(void *arg)
         int err = kc_request(&c, "POST", "/v1/txs", "application/x-protobuf", p->raw[i], p->len[i],
                              &status, &resp, &len);
         if (err) {
+            fprintf(stderr, "cairn-bench cluster: POST /v1/txs to node%u (port %u): %s\n",
+                    s->conn % b->validators, c.port, cairn_err_name(err));
             s->err = err;
             atomic_fetch_sub(&b->outstanding, 1);
             break;
@@ -657,13 +678,22 @@ static void *send_worker(void *arg)
         }
     }
     kc_free(&c);
+    atomic_fetch_add(&b->senders_done, 1);
     return NULL;
 }
 
 typedef struct run_result {
     double seconds, committed_per_s, p50_ms, p99_ms;
     uint64_t submitted, admitted, refused, committed, committed_in_window, failed;
+    int stalled; /* nothing committed for STALL_S seconds with transactions outstanding */
 } run_result;
+
+/* 1 when transactions are outstanding and none committed for STALL_S seconds. */
+static int stalled(cluster *b)
+{
+    uint64_t now = now_ns(), last = atomic_load(&b->last_commit_ns);
+    return atomic_load(&b->outstanding) > 0 && now > last && now - last > (uint64_t)(STALL_S * 1e9);
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -701,7 +731,9 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
         atomic_store(&b->refused, 0);
         atomic_store(&b->committed, 0);
         atomic_store(&b->stop_senders, 0);
+        atomic_store(&b->senders_done, 0);
         b->t0 = bench_now() + 0.05;
+        atomic_store(&b->last_commit_ns, (uint64_t)(b->t0 * 1e9));
         b->t_end = b->t0 + seconds;
         for (unsigned c = 0; c < nc && !err; c++) {
             if (pthread_create(&th[c], NULL, send_worker, &s[c]) != 0)
@@ -711,6 +743,15 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
         }
     }
     if (err) atomic_store(&b->stop_senders, 1);
+    int stall = 0;
+    while (!err && atomic_load(&b->senders_done) < started && !atomic_load(&b->follower_err)) {
+        if (stalled(b)) {
+            stall = 1;
+            atomic_store(&b->stop_senders, 1);
+            break;
+        }
+        usleep(20000);
+    }
     for (size_t c = 0; c < started; c++) {
         pthread_join(th[c], NULL);
         if (!err && s[c].err) err = s[c].err;
@@ -719,12 +760,15 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
     if (t_stop > b->t_end) t_stop = b->t_end;
     /* Drain: wait for what was admitted to commit. */
     double drain_end = bench_now() + DRAIN_S;
-    while (!err && atomic_load(&b->outstanding) > 0 && bench_now() < drain_end &&
-           !atomic_load(&b->follower_err))
+    while (!err && !stall && atomic_load(&b->outstanding) > 0 && bench_now() < drain_end &&
+           !atomic_load(&b->follower_err)) {
+        stall = stalled(b);
         usleep(2000);
+    }
     if (!err) err = atomic_load(&b->follower_err);
     if (!err) {
         memset(r, 0, sizeof *r);
+        r->stalled = stall;
         r->seconds = t_stop - b->t0;
         r->submitted = atomic_load(&b->submitted);
         r->admitted = atomic_load(&b->admitted);
@@ -757,7 +801,7 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
 
 /* ---- setup ---- */
 
-static int wait_healthy(cluster *b, unsigned port, pid_t pid)
+static int wait_healthy(cluster *b, unsigned port, size_t child)
 {
     char url[64];
     snprintf(url, sizeof url, "http://%s:%u/healthz", HOST, port);
@@ -770,7 +814,7 @@ static int wait_healthy(cluster *b, unsigned port, pid_t pid)
             free(body);
             if (status == 200) return 0;
         }
-        if (!child_alive(pid)) {
+        if (!child_alive(&b->ch, child)) {
             fprintf(stderr, "cairn-bench cluster: the process for %s exited (see %s)\n", url,
                     b->dir);
             return CAIRN_ECONNECT;
@@ -797,8 +841,7 @@ static int start_devnet(cluster *b)
         if ((err = spawn(&b->ch, argv, log))) return cli_fail(err, b->cairnd);
     }
     for (unsigned i = 0; i < b->validators; i++)
-        if ((err = wait_healthy(b, cairn_devnet_api_port(b->base_port, i), b->ch.pid[i])))
-            return err;
+        if ((err = wait_healthy(b, cairn_devnet_api_port(b->base_port, i), i))) return err;
     snprintf(home, sizeof home, "%s/admin.key", net);
     if ((err = cairn_keyfile_load(home, b->sig, &b->admin))) return cli_fail(err, home);
     cairn_org_id(b->org, "dev-org", 7);
@@ -1022,7 +1065,7 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
         }
         free(body);
         for (size_t i = first_child; i < b->ch.n; i++)
-            if (!child_alive(b->ch.pid[i])) {
+            if (!child_alive(&b->ch, i)) {
                 fprintf(stderr, "cairn-bench cluster: etcd exited (see %s/etcd*.log)\n", b->dir);
                 return CAIRN_ECONNECT;
             }
@@ -1105,8 +1148,8 @@ static int parse_args(cluster *b, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
         uint64_t v;
-        if (!strcmp(argv[i], "--skip-etcd")) {
-            b->skip_etcd = 1;
+        if (!strcmp(argv[i], "--skip-etcd") || !strcmp(argv[i], "--keep")) {
+            *(argv[i][2] == 's' ? &b->skip_etcd : &b->keep) = 1;
             continue;
         }
         if (i + 1 >= argc || cli_parse_u64(argv[i + 1], &v)) goto bad;
@@ -1168,9 +1211,37 @@ static void print_run(const char *load, double target, const run_result *r)
            (unsigned long long)r->refused, r->seconds);
 }
 
+/* A run in which the cluster stopped committing: what it did, each node's height, and the logs
+ * are kept. */
+static void report_stall(cluster *b, const char *load, double target, const run_result *r)
+{
+    printf("\nload        target    committed/s    p50 ms    p99 ms  submitted  committed"
+           "  rejected   refused  secs\n");
+    print_run(load, target, r);
+    fprintf(stderr,
+            "cairn-bench cluster: STALLED: the %s run committed nothing for %.0f s with %lld "
+            "transactions outstanding\n",
+            load, STALL_S, (long long)atomic_load(&b->outstanding));
+    for (unsigned i = 0; i < b->validators; i++) {
+        char url[96];
+        snprintf(url, sizeof url, "http://%s:%u/healthz", HOST,
+                 cairn_devnet_api_port(b->base_port, i));
+        int status;
+        uint8_t *body;
+        size_t len;
+        if (cairn_http_get(url, 2000, &status, &body, &len) == 0) {
+            fprintf(stderr, "  node%u: %.*s\n", i, (int)len, (const char *)body);
+            free(body);
+        } else {
+            fprintf(stderr, "  node%u: no answer\n", i);
+        }
+    }
+    b->keep = 1; /* the node logs are the evidence */
+}
+
 static size_t pool_size(double rate, double seconds, unsigned window)
 {
-    double n = rate * seconds * 1.3 + window + 1000;
+    double n = rate * seconds * 2 + window + 1000; /* the probe runs cold: room to grow */
     return n > MAX_POOL ? MAX_POOL : (size_t)n;
 }
 
@@ -1248,6 +1319,7 @@ int bench_cluster(int argc, char **argv)
     if ((err = pool_anchors(b, PROBE_POOL, &anchors, &p)) ||
         (err = run_pool(b, p, 0, PROBE_S, &probe)))
         goto load_failed;
+    if (probe.stalled) goto stall_probe;
     size_t anchor_bytes = p->len[0];
     pool_free(p);
     p = NULL;
@@ -1258,6 +1330,7 @@ int bench_cluster(int argc, char **argv)
     printf("signed %zu anchors (%zu bytes each) in %.1f s; probe: %.0f tx/s\n", p->n, anchor_bytes,
            bench_now() - t_sign, probe.committed_per_s);
     if ((err = run_pool(b, p, 0, (double)b->seconds, &sat))) goto load_failed;
+    if (sat.stalled) goto stall_sat;
     pool_free(p);
     p = NULL;
     double half_rate = sat.committed_per_s / 2;
@@ -1265,6 +1338,7 @@ int bench_cluster(int argc, char **argv)
     if ((err = pool_anchors(b, pool_size(half_rate, (double)b->seconds, 0), &anchors, &p)) ||
         (err = run_pool(b, p, half_rate, (double)b->seconds, &half)))
         goto load_failed;
+    if (half.stalled) goto stall_half;
     pool_free(p);
     p = NULL;
     atomic_store(&b->stop_follower, 1);
@@ -1291,8 +1365,31 @@ int bench_cluster(int argc, char **argv)
     print_json(b, "half", &half, bound, b->skip_etcd ? NULL : &etcd);
     rc = 0;
     goto out;
+stall_probe:
+    report_stall(b, "probe", 0, &probe);
+    rc = 1;
+    goto out;
+stall_sat:
+    report_stall(b, "saturation", 0, &sat);
+    rc = 1;
+    goto out;
+stall_half:
+    report_stall(b, "half", half_rate, &half);
+    rc = 1;
+    goto out;
 load_failed:
     rc = cli_fail(err, "load run");
+    for (size_t i = 0; i < b->ch.n; i++) {
+        int st;
+        if (b->ch.pid[i] > 0 && waitpid(b->ch.pid[i], &st, WNOHANG) == b->ch.pid[i]) {
+            fprintf(
+                stderr,
+                "cairn-bench cluster: cairnd node%zu %s %d (log %s/devnet/node%zu/cairnd.log)\n", i,
+                WIFSIGNALED(st) ? "was killed by signal" : "exited with",
+                WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), b->dir, i);
+            b->ch.pid[i] = -1; /* reaped */
+        }
+    }
 out:
     if (follower_started) {
         atomic_store(&b->stop_follower, 1);
@@ -1304,7 +1401,9 @@ out:
     free(b->dev);
     cairn_keypair_wipe(&b->admin);
     cairn_sig_ctx_free(b->sig);
-    if (b->dir_made) {
+    if (b->dir_made && b->keep) {
+        fprintf(stderr, "cairn-bench cluster: kept %s\n", b->dir);
+    } else if (b->dir_made) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
         if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", b->dir);
