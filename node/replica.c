@@ -130,6 +130,7 @@ struct cairn_replica {
     wait_vote waits[MAX_WAIT_VOTES];
     commit_item *commits; /* queue of committed blocks waiting to be applied */
     size_t n_commits, cap_commits;
+    uint64_t timer_deadline_ms; /* the core's requested TICK time (mono_ms clock) */
     int payload_round_pending;
     uint64_t payload_round;
     uint64_t payload_asked_ms;
@@ -901,6 +902,11 @@ static void record_evidence(cairn_replica *r, const cairn_evidence *ev);
 static void on_core_timer(uv_timer_t *t)
 {
     cairn_replica *r = t->data;
+    uint64_t now = mono_ms();
+    if (now < r->timer_deadline_ms) { /* the loop's cached clock ran behind ours: not yet */
+        uv_timer_start(&r->core_timer, on_core_timer, r->timer_deadline_ms - now, 0);
+        return;
+    }
     cairn_input in = {.type = CAIRN_IN_TICK, .now_ms = mono_ms()};
     (void)step(r, &in);
 }
@@ -935,6 +941,7 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
         case CAIRN_ACT_SET_TIMER: {
             uint64_t now = mono_ms();
             uint64_t d = x->u.deadline_ms > now ? x->u.deadline_ms - now : 0;
+            r->timer_deadline_ms = x->u.deadline_ms;
             uv_timer_start(&r->core_timer, on_core_timer, d, 0);
             break;
         }
