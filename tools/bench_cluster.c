@@ -1316,7 +1316,7 @@ int bench_cluster(int argc, char **argv)
         goto out;
     }
     /* Probe, then saturation sized by the probe, then half of the saturation rate. */
-    if ((err = pool_anchors(b, PROBE_POOL, &anchors, &p)) ||
+    if ((err = pool_anchors(b, b->seconds < 2 ? PROBE_POOL / 2 : PROBE_POOL, &anchors, &p)) ||
         (err = run_pool(b, p, 0, PROBE_S, &probe)))
         goto load_failed;
     if (probe.stalled) goto stall_probe;
