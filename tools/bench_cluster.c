@@ -1388,6 +1388,7 @@ load_failed:
                 WIFSIGNALED(st) ? "was killed by signal" : "exited with",
                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), b->dir, i);
             b->ch.pid[i] = -1; /* reaped */
+            b->keep = 1;       /* its log is the evidence */
         }
     }
 out:
