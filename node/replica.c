@@ -27,6 +27,8 @@
 #define MAX_FUTURE_TIME_MS    10000u /* a payload time further ahead of our clock is not voted */
 #define CERT_WINDOW           256u  /* ledger heights whose commit signatures are collected */
 #define HOUSEKEEPING_MS       50u
+#define MAX_BATCHES_PER_PEER  1024u  /* uncommitted batches held from one peer (memory bound) */
+#define WANT_GIVE_UP_MS       60000u /* stop fetching an object nobody could send */
 
 /* Keys of the consensus table (docs/consensus.md "What the node stores"). */
 static const char K_SAFETY[] = "safety";
@@ -46,7 +48,8 @@ typedef struct batch_obj {
     int *sig_ok; /* 0 or the CAIRN_E* result of each transaction's decode + signature check */
     int proposed;
     uint64_t proposed_at_ms;
-    uint64_t seq; /* arrival order: the leader proposes oldest first */
+    uint64_t seq;    /* arrival order: the leader proposes oldest first */
+    uint32_t origin; /* the peer that sent it, UINT32_MAX for ours or loaded from the store */
 } batch_obj;
 
 typedef struct body_obj {
@@ -84,6 +87,7 @@ typedef struct wait_vote {
 
 typedef struct want_item {
     uint8_t digest[32];
+    uint64_t since_ms;
     uint64_t asked_at_ms;
     uint32_t next_peer;
 } want_item;
@@ -125,6 +129,7 @@ struct cairn_replica {
     h32map qcs;     /* block id -> qc_sigs * */
     to_sigs *tos;   /* TO_ROUNDS slots */
     uint64_t batch_seq;
+    uint32_t peer_batches[CAIRN_CONS_MAX_VALIDATORS]; /* uncommitted batches held per origin */
     want_item *wants;
     size_t n_wants, cap_wants;
     wait_vote waits[MAX_WAIT_VOTES];
@@ -639,17 +644,31 @@ out:
     return 0;
 }
 
-static int batch_add(cairn_replica *r, batch_obj *b)
+static int batch_add(cairn_replica *r, batch_obj *b, uint32_t origin)
 {
     h32map_slot *s;
     int added;
+    if (origin < r->n && r->peer_batches[origin] >= MAX_BATCHES_PER_PEER) {
+        batch_free(b);
+        return CAIRN_ECONS_FULL;
+    }
     int err = h32map_put(&r->batches, b->digest, (uint64_t)(uintptr_t)b, &s, &added);
     if (err || !added) {
         batch_free(b);
         return err;
     }
     b->seq = ++r->batch_seq;
+    b->origin = origin;
+    if (origin < r->n) r->peer_batches[origin]++;
     return 0;
+}
+
+/* Removes a batch from memory (committed, or dropped at shutdown). */
+static void batch_forget(cairn_replica *r, batch_obj *b)
+{
+    if (b->origin < r->n) r->peer_batches[b->origin]--;
+    h32map_del(&r->batches, b->digest);
+    batch_free(b);
 }
 
 static int body_make(uint8_t *env, size_t len, body_obj **out)
@@ -716,7 +735,7 @@ static batch_obj *batch_get(cairn_replica *r, const uint8_t d[32])
         return NULL;
     }
     b->proposed = 1;
-    return batch_add(r, b) ? NULL : batch_find(r, d);
+    return batch_add(r, b, UINT32_MAX) ? NULL : batch_find(r, d);
 }
 
 static body_obj *body_get(cairn_replica *r, const uint8_t d[32])
@@ -749,6 +768,7 @@ static void want_add(cairn_replica *r, const uint8_t d[32], uint32_t first_peer)
     want_item *w = &r->wants[r->n_wants++];
     memcpy(w->digest, d, 32);
     w->asked_at_ms = 0;
+    w->since_ms = mono_ms();
     w->next_peer = first_peer;
 }
 
@@ -768,6 +788,10 @@ static void fetch_wanted(cairn_replica *r)
     uint64_t now = mono_ms();
     for (size_t i = 0; i < r->n_wants; i++) {
         want_item *w = &r->wants[i];
+        if (now > w->since_ms + WANT_GIVE_UP_MS) { /* e.g. a Byzantine leader's invented digest */
+            r->wants[i--] = r->wants[--r->n_wants];
+            continue;
+        }
         if (w->asked_at_ms && now < w->asked_at_ms + FETCH_RETRY_MS) continue;
         uint32_t peer = w->next_peer % r->n;
         if (peer == r->c.self) peer = (peer + 1) % r->n;
@@ -862,11 +886,11 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
         uint8_t *nv = err ? NULL : malloc(vl + extra * rec + 1);
         if (!err && !nv) err = CAIRN_ENOMEM;
         size_t nl = 0;
-        /* Keep only blocks above the committed root (the core's view). */
+        /* Keep only blocks above the last applied one (committed but unapplied blocks stay). */
         for (size_t off = 0; !err && off + rec <= vl; off += rec) {
             cairn_block blk;
             memcpy(&blk, (const uint8_t *)v + off, sizeof blk);
-            if (blk.height > r->core->root.height) {
+            if (blk.height > r->applied_cons_height) {
                 memcpy(nv + nl, (const uint8_t *)v + off, rec);
                 nl += rec;
             }
@@ -1392,12 +1416,8 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
         r->applied_cons_height = blk->height;
         cairn_mempool_release(r->c.mp, (const uint8_t(*)[32])rel, nrel);
         for (uint32_t i = 0; body && i < body->n; i++) {
-            h32map_slot *s = h32map_find(&r->batches, body->batches[i]);
-            if (s) {
-                batch_obj *b = (batch_obj *)(uintptr_t)s->val;
-                h32map_del(&r->batches, body->batches[i]);
-                batch_free(b);
-            }
+            batch_obj *b = batch_find(r, body->batches[i]);
+            if (b) batch_forget(r, b);
         }
         if (body) {
             h32map_del(&r->bodies, body->digest);
@@ -1502,7 +1522,7 @@ static void cut_batches(cairn_replica *r)
         if (!err) err = batch_make(r, env, len, 1, &b);
         if (!err) {
             broadcast_bytes(r, b->env, b->env_len);
-            err = batch_add(r, b);
+            err = batch_add(r, b, UINT32_MAX);
             ST_ADD(r, batches_made, 1);
         }
         if (err) {
@@ -1684,7 +1704,7 @@ static int on_envelope(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t
         if ((err = batch_make(r, env, len, 0, &b))) return err;
         uint8_t d[32];
         memcpy(d, b->digest, 32);
-        if ((err = batch_add(r, b))) return err;
+        if ((err = batch_add(r, b, peer))) return err;
         ST_ADD(r, batches_received, 1);
         want_drop(r, d);
         objects_arrived(r);
@@ -1715,10 +1735,20 @@ static int on_envelope(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t
                 err = CAIRN_ECONS_WIRE_ID_LEN;
                 break;
             }
-            batch_obj *b = batch_get(r, d->data);
-            body_obj *bo = b ? NULL : body_get(r, d->data);
-            if (b) send_bytes(r, peer, b->env, b->env_len), ST_ADD(r, batches_fetched, 1);
-            if (bo) send_bytes(r, peer, bo->env, bo->env_len);
+            /* From memory, else from the committed store (without caching it). */
+            batch_obj *b = batch_find(r, d->data);
+            body_obj *bo = b ? NULL : body_find(r, d->data);
+            uint8_t *env = NULL;
+            size_t elen = 0;
+            if (b)
+                send_bytes(r, peer, b->env, b->env_len);
+            else if (bo)
+                send_bytes(r, peer, bo->env, bo->env_len);
+            else if (stored(r, 'T', d->data, &env, &elen) == 0 ||
+                     stored(r, 'P', d->data, &env, &elen) == 0)
+                send_bytes(r, peer, env, elen);
+            free(env);
+            ST_ADD(r, batches_fetched, 1);
         }
     } else if (e->msg_case == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE) {
         err = on_commit_sig(r, peer, e->commit_vote);

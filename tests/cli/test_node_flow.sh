@@ -8,7 +8,14 @@ CAIRN=$1
 CAIRND=$2
 T=$(mktemp -d /tmp/cairn-flow-XXXXXX)
 NODE_PID=
-cleanup() { [ -n "$NODE_PID" ] && kill -9 "$NODE_PID" 2>/dev/null; rm -rf "$T"; }
+cleanup() {
+  [ -n "$NODE_PID" ] && kill -9 "$NODE_PID" 2>/dev/null
+  if [ "${fail:-0}" -gt 0 ] && [ -f "$T/node.err" ]; then
+    echo "--- last lines of the node's log:" >&2
+    tail -n 30 "$T/node.err" >&2
+  fi
+  rm -rf "$T"
+}
 trap cleanup EXIT
 pass=0
 fail=0
