@@ -810,11 +810,12 @@ static int wait_healthy(cluster *b, unsigned port, size_t child)
         int status;
         uint8_t *body;
         size_t len;
-        if (cairn_http_get(url, 2000, &status, &body, &len) == 0) {
-            free(body);
-            if (status == 200) return 0;
-        }
-        if (!child_alive(&b->ch, child)) {
+        int got = cairn_http_get(url, 2000, &status, &body, &len) == 0;
+        if (got) free(body);
+        /* Alive after answering: not another process's node on a port taken in between. */
+        int alive = child_alive(&b->ch, child);
+        if (got && status == 200 && alive) return 0;
+        if (!alive) {
             fprintf(stderr, "cairn-bench cluster: the process for %s exited (see %s)\n", url,
                     b->dir);
             return CAIRN_ECONNECT;
