@@ -86,6 +86,11 @@ CAIRN_MUST_CHECK int cairn_chain_admit(const cairn_chain *c, cairn_txn *t, const
 CAIRN_MUST_CHECK int cairn_chain_admit_signer(const cairn_chain *c, cairn_txn *t,
                                               const uint8_t *raw, size_t len, uint8_t tx_hash[32],
                                               uint8_t signer_id[32]);
+/* Everything cairn_chain_admit_signer checks except the signature (checked afterwards in a
+ * batch: node/admit.h). */
+CAIRN_MUST_CHECK int cairn_chain_admit_prepare(const cairn_chain *c, cairn_txn *t,
+                                               const uint8_t *raw, size_t len, uint8_t tx_hash[32],
+                                               uint8_t signer_id[32]);
 
 typedef struct cairn_block_out {
     cairn_header header;

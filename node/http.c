@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +40,12 @@ struct cairn_http_response {
 
 /* Per-request state (MHD's con_cls). */
 typedef struct http_req_state {
+    struct MHD_Connection *conn;
+    int deferred;       /* the handler deferred its answer */
+    pthread_mutex_t mu; /* guards finished and suspended (deferred answers only) */
+    int finished;       /* the deferred answer is in dresp */
+    int suspended;      /* the connection is suspended, waiting for it */
+    cairn_http_response dresp;
     const cairn_http_route *route; /* NULL until routed */
     char *param;                   /* heap copy of the {param} segment */
     const char *param_name;
@@ -368,6 +375,17 @@ static int route_request(cairn_http_server *srv, struct MHD_Connection *conn, co
     return 1;
 }
 
+/* Sends a deferred request's answer (the finisher has set it). */
+static enum MHD_Result queue_deferred(struct MHD_Connection *conn, http_req_state *st)
+{
+    enum MHD_Result ret = st->dresp.status ? queue(conn, &st->dresp, NULL)
+                                           : queue_error(conn, 500, CAIRN_EINTERNAL,
+                                                         "deferred handler gave no response", NULL);
+    free(st->dresp.body);
+    st->dresp.body = NULL;
+    return ret;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -418,6 +436,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
 
+    /* A deferred answer, after MHD_resume_connection. */
+    if (st->deferred) return queue_deferred(conn, st);
+
     /* The whole request is in: call the handler. */
     char param_name[64] = "";
     if (st->param_name) {
@@ -436,9 +457,23 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         .body = st->len ? st->body : NULL,
         .body_len = st->len,
         .impl_ = conn,
+        .state_ = st,
     };
+    st->conn = conn;
     cairn_http_response resp = {0};
     int err = st->route->handler(srv->app, &req, &resp);
+    if (st->deferred && !resp.status) {
+        /* The finisher may already have answered (another thread was quick): then answer now;
+         * otherwise suspend, and the finisher resumes the connection. */
+        pthread_mutex_lock(&st->mu);
+        int finished = st->finished;
+        if (!finished) {
+            MHD_suspend_connection(conn);
+            st->suspended = 1;
+        }
+        pthread_mutex_unlock(&st->mu);
+        return finished ? queue_deferred(conn, st) : MHD_YES;
+    }
     enum MHD_Result ret;
     if (resp.status)
         ret = queue(conn, &resp, NULL);
@@ -449,6 +484,31 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     return ret;
 }
 
+cairn_http_deferred *cairn_http_defer(const cairn_http_request *req)
+{
+    http_req_state *st = req->state_;
+    if (!st || st->deferred || pthread_mutex_init(&st->mu, NULL) != 0) return NULL;
+    st->deferred = 1;
+    return (cairn_http_deferred *)st;
+}
+
+cairn_http_response *cairn_http_deferred_response(cairn_http_deferred *d)
+{
+    return &((http_req_state *)d)->dresp;
+}
+
+void cairn_http_deferred_finish(cairn_http_deferred *d)
+{
+    http_req_state *st = (http_req_state *)d;
+    pthread_mutex_lock(&st->mu);
+    st->finished = 1;
+    int suspended = st->suspended;
+    struct MHD_Connection *conn = st->conn;
+    pthread_mutex_unlock(&st->mu);
+    /* After the resume, st may be freed at any time: do not touch it. */
+    if (suspended) MHD_resume_connection(conn);
+}
+
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -457,6 +517,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     http_req_state *st = *con_cls;
     if (!st) return;
+    if (st->deferred) pthread_mutex_destroy(&st->mu);
+    free(st->dresp.body);
     free(st->param);
     free(st->body);
     free(st);
@@ -540,7 +602,8 @@ int cairn_http_start(cairn_http_server **out, const cairn_http_config *cfg,
     srv->log = cfg->log;
     srv->log_ctx = cfg->log_ctx;
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem opts[] = {
         /* First, so that every later option's diagnostics go to it too. */
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, srv},

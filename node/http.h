@@ -65,8 +65,23 @@ typedef struct cairn_http_request {
     const char *content_type; /* Content-Type header as sent; NULL when absent */
     const uint8_t *body;
     size_t body_len;
-    void *impl_; /* private to http.c */
+    void *impl_;  /* private to http.c */
+    void *state_; /* private to http.c */
 } cairn_http_request;
+
+/*
+ * Deferred answers, for handlers whose work is batched elsewhere (e.g. signature checks):
+ * inside the handler, cairn_http_defer(req) suspends the request and returns a handle; the
+ * handler then returns 0 without a response. Later, from any thread, the application fills
+ * cairn_http_deferred_response(d) (cairn_http_json, cairn_http_error...) and calls
+ * cairn_http_deferred_finish(d) exactly once; the response is sent and the handle is gone.
+ * Every deferred request must be finished before cairn_http_stop. NULL if out of memory (answer
+ * synchronously then).
+ */
+typedef struct cairn_http_deferred cairn_http_deferred;
+cairn_http_deferred *cairn_http_defer(const cairn_http_request *req);
+cairn_http_response *cairn_http_deferred_response(cairn_http_deferred *d);
+void cairn_http_deferred_finish(cairn_http_deferred *d);
 
 /* The client's address as 16 bytes (IPv4: the 4 address bytes then zeros; IPv6: the address),
  * for per-client accounting. Zeros if unknown. */

@@ -169,8 +169,7 @@ size_t cairn_mempool_pending_count(cairn_mempool *mp)
     return n;
 }
 
-int cairn_mempool_take(cairn_mempool *mp, size_t max_txs, size_t max_bytes,
-                       cairn_mempool_batch *b)
+int cairn_mempool_take(cairn_mempool *mp, size_t max_txs, size_t max_bytes, cairn_mempool_batch *b)
 {
     memset(b, 0, sizeof *b);
     pthread_mutex_lock(&mp->mu);

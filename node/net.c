@@ -33,6 +33,7 @@
 #define NET_READ_BUF              (64u * 1024u)
 #define NET_WRITE_BATCH           (256u * 1024u) /* sealed bytes per uv_write (>= one frame) */
 #define NET_KEEPALIVE_S           30u
+#define NET_PENDING_IN_BASE       64u /* inbound connections not yet established: 64 + 2n */
 #define NET_BACKLOG               128
 
 enum conn_state {
@@ -77,7 +78,7 @@ typedef struct net_conn {
     size_t hs_have;
     uint8_t hs_in[NET_HS_LEN_BYTES + NET_HS_MSG_MAX];
     uint8_t hs_out[NET_HS_LEN_BYTES + NET_HS_MSG_MAX];
-    uint8_t rbuf[NET_READ_BUF];
+    int pending_in; /* counted in net->pending_in */
 } net_conn;
 
 /* A DNS lookup in flight; peer is NULL once cairn_net_close has orphaned it (the callback then
@@ -118,7 +119,11 @@ struct cairn_net {
     int listener_open;
     uint16_t port;
     net_conn *conns;
-    size_t open_handles; /* handles whose close callback has not run yet */
+    size_t pending_in, pending_in_max; /* inbound connections not yet established */
+    size_t open_handles;               /* handles whose close callback has not run yet */
+    /* One read buffer for all sockets: on Unix libuv calls alloc_cb, read(2) and read_cb in one
+     * go for one handle, and conn_consume finishes with the bytes before returning. */
+    uint8_t rbuf[NET_READ_BUF];
     int closing;
     cairn_net_stats stats;
 };
@@ -206,6 +211,10 @@ static void conn_close(net_conn *c)
     if (c->state == C_CLOSING) return;
     int was = c->state;
     c->state = C_CLOSING;
+    if (c->pending_in) {
+        c->pending_in = 0;
+        net->pending_in--;
+    }
     if (!net->closing && (was == C_HANDSHAKE || was == C_HELLO)) net->stats.handshakes_failed++;
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
@@ -409,6 +418,10 @@ static void conn_established(net_conn *c)
     c->state = C_ESTABLISHED;
     uv_timer_stop(&c->timer);
     net->stats.handshakes_ok++;
+    if (c->pending_in) {
+        c->pending_in = 0;
+        net->pending_in--;
+    }
     p->backoff_ms = net->rmin;
     uv_timer_stop(&p->timer);
     if (p->dialing == c) p->dialing = NULL;
@@ -461,6 +474,9 @@ static int conn_hs_message(net_conn *c, const uint8_t *msg, size_t len)
     if ((err = conn_write_hs(c))) return err;
     if ((err = cairn_noise_split(&c->hs, &c->tr))) return err;
     c->state = C_HELLO;
+    /* The first frame must be the empty hello: nothing larger is buffered before it. */
+    cairn_frame_decoder_free(&c->dec);
+    cairn_frame_decoder_init(&c->dec, cairn_frame_sealed_len(0));
     return 0;
 }
 
@@ -480,6 +496,8 @@ static int conn_frame(net_conn *c, const uint8_t *body, size_t len)
     if (c->state == C_HELLO) {
         free(pt);
         if (n != 0) return CAIRN_ENOISE_MESSAGE;
+        cairn_frame_decoder_free(&c->dec); /* between frames: nothing partial is lost */
+        cairn_frame_decoder_init(&c->dec, CAIRN_FRAME_MAX);
         conn_established(c);
         return 0;
     }
@@ -541,7 +559,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     net_conn *c = h->data;
-    *buf = uv_buf_init((char *)c->rbuf, sizeof c->rbuf);
+    *buf = uv_buf_init((char *)c->net->rbuf, sizeof c->net->rbuf);
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -553,7 +571,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    conn_consume(c, c->rbuf, (size_t)nread);
+    conn_consume(c, c->net->rbuf, (size_t)nread);
 }
 
 static int conn_start_io(net_conn *c)
@@ -657,13 +675,35 @@ static void reject_closed(uv_handle_t *h)
     free(h);
 }
 
+/* c holds an accepted (or adopted) socket, unless taken is 0: run the responder side. */
+static void conn_inbound(net_conn *c, int taken)
+{
+    cairn_net *net = c->net;
+    c->state = C_HANDSHAKE;
+    c->pending_in = 1;
+    net->pending_in++;
+    if (!taken ||
+        cairn_noise_validator_init(&c->hs, 0, net->priv, NULL, net->prologue, net->prologue_len,
+                                   NULL) != 0 ||
+        conn_start_io(c) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, timer_close_cb, net->hs_ms, 0);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     cairn_net *net = server->data;
     if (status < 0 || net->closing) return;
-    net_conn *c = conn_new(net, 0, -1);
+    net_conn *c = NULL;
+    if (net->pending_in < net->pending_in_max)
+        c = conn_new(net, 0, -1);
+    else
+        net->stats.handshakes_failed++;
     if (!c) {
-        /* Out of memory: accept into a bare handle and close it, or the listener stalls. */
+        /* Too many unauthenticated connections, or out of memory: accept into a bare handle and
+         * close it at once (not accepting would stall the listener). */
         uv_tcp_t *t = malloc(sizeof *t);
         if (!t) return;
         if (uv_tcp_init(net->loop, t) != 0) {
@@ -674,15 +714,7 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)t, reject_closed);
         return;
     }
-    c->state = C_HANDSHAKE;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        cairn_noise_validator_init(&c->hs, 0, net->priv, NULL, net->prologue, net->prologue_len,
-                                   NULL) != 0 ||
-        conn_start_io(c) != 0) {
-        conn_close(c);
-        return;
-    }
-    uv_timer_start(&c->timer, timer_close_cb, net->hs_ms, 0);
+    conn_inbound(c, uv_accept(server, (uv_stream_t *)&c->tcp) == 0);
 }
 
 /* ---- public API ---- */
@@ -730,6 +762,7 @@ int cairn_net_start(cairn_net **out, const cairn_net_config *cfg)
     net->rmin = cfg->reconnect_min_ms ? cfg->reconnect_min_ms : NET_DEFAULT_RECONNECT_MIN;
     net->rmax = cfg->reconnect_max_ms ? cfg->reconnect_max_ms : NET_DEFAULT_RECONNECT_MAX;
     net->hs_ms = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : NET_DEFAULT_HANDSHAKE_MS;
+    net->pending_in_max = NET_PENDING_IN_BASE + 2 * cfg->n_peers;
     net->on_message = cfg->on_message;
     net->on_link = cfg->on_link;
     net->ctx = cfg->ctx;
@@ -914,4 +947,13 @@ void cairn_net_testing_corrupt_next(cairn_net *net, uint32_t peer)
 {
     if (!net || peer >= net->n_peers || !net->peers[peer].active) return;
     net->peers[peer].active->corrupt_next = 1;
+}
+
+int cairn_net_testing_adopt(cairn_net *net, uv_os_sock_t sock)
+{
+    if (!net || net->closing) return CAIRN_EINVAL;
+    net_conn *c = conn_new(net, 0, -1);
+    if (!c) return CAIRN_ENOMEM;
+    conn_inbound(c, uv_tcp_open(&c->tcp, sock) == 0);
+    return 0;
 }

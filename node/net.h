@@ -9,25 +9,36 @@
  *   cairn_net_close(net)               close every link and the listener
  *
  * Peers are the validators of the set, by index 0..n-1 (self included, never dialled). Every node
- * dials every other validator at its address; a connection is accepted only if the Noise
- * handshake proves the remote holds the private key of one of the set's noise keys (an unknown
- * key, a wrong responder key or another chain id fails the handshake and the socket is closed
- * before any message is delivered). When two authenticated links to the same peer exist (both
- * sides dialled at once), both ends keep the one initiated by the lower validator index and close
- * the other; a newer link from the same initiator replaces an older one (the peer restarted).
+ * dials every other validator at its address (not a peer whose host is "" or whose port is 0);
+ * a connection is accepted only if the Noise handshake proves the remote holds the private key of
+ * one of the set's noise keys (an unknown key, a wrong responder key or another chain id fails
+ * the handshake and the socket is closed before any message is delivered). When two
+ * authenticated links to the same peer exist (both sides dialled at once), both ends keep the one
+ * initiated by the lower validator index and close the other; a newer link from the same
+ * initiator replaces an older one (the peer restarted).
+ *
+ * On the wire (docs/transport.md): each handshake message is a u16 big-endian length and the
+ * Noise message; the initiator's first frame is an empty "hello" that the transport consumes, and
+ * the responder counts the link as up only once it authenticates (a replayed message 1 never
+ * replaces a live link). A failed dial or a lost link is re-dialled after a back-off
+ * (reconnect_min_ms doubling to reconnect_max_ms, reset when a link comes up); a peer is never
+ * dialled while a link to it is up.
  *
  * Messages: cairn_net_send copies msg (at most cairn_frame_plaintext_max() bytes) into the
- * peer's queue; it never blocks. The queue is bounded by max_queue_bytes (plaintext bytes queued
- * and not yet written to the socket): a message that would exceed it is refused with
- * CAIRN_ENET_QUEUE_FULL and counted, so a slow or stalled peer never makes the node buffer
- * without limit. Messages to one peer are delivered in order while the link stays up; nothing is
- * retransmitted after a link drops (the protocol above retries). A peer that sends a frame that
- * fails to decrypt, is larger than CAIRN_FRAME_MAX, or arrives before the handshake completes is
- * disconnected (and reconnected later with back-off).
+ * peer's queue; it never blocks. The queue is bounded by max_queue_bytes, counting each message
+ * as its frame on the wire (4 + cairn_frame_sealed_len(len) bytes, so 20 for an empty one) from
+ * cairn_net_send until its write to the socket completed: a message that would exceed it is
+ * refused with CAIRN_ENET_QUEUE_FULL and counted, so a slow or stalled peer never makes the node
+ * buffer without limit. Messages to one peer are delivered in order while the link stays up;
+ * nothing is retransmitted after a link drops (the protocol above retries). A peer that sends a
+ * frame that fails to decrypt, is larger than CAIRN_FRAME_MAX, or arrives before the handshake
+ * completes is disconnected (and reconnected later with back-off).
  *
  * Threads: everything runs on cfg.loop's thread; callbacks are called from it, never re-entrantly
- * from cairn_net_send. Ownership: cfg is copied (peers, keys and chain id included); msg passed to
- * on_message is valid only during the callback.
+ * from cairn_net_send (cairn_net_drop does call on_link(peer, 0) before it returns). Callbacks
+ * may call cairn_net_send and cairn_net_drop, not cairn_net_close. Ownership: cfg is copied
+ * (peers, keys and chain id included); msg passed to on_message is valid only during the
+ * callback.
  *
  * Errors: 0 or a negative CAIRN_E* code (ledger/error.h).
  */
@@ -46,14 +57,15 @@
 typedef struct cairn_net cairn_net;
 
 typedef struct cairn_net_peer {
-    char host[CAIRN_CONFIG_HOST_MAX]; /* IPv4 literal or DNS name; "" = never dial this peer */
-    uint16_t port;
-    uint8_t noise_pub[32]; /* the validator's genesis noise_key */
+    char host[CAIRN_CONFIG_HOST_MAX]; /* IPv4 literal or DNS name (IPv4 results); "" = never dial */
+    uint16_t port;                    /* 0 = never dial (tests set it later: node/net_testing.h) */
+    uint8_t noise_pub[32];            /* the validator's genesis noise_key */
 } cairn_net_peer;
 
 /* One message from authenticated validator `peer`; msg is valid during the call only. */
 typedef void (*cairn_net_message_cb)(void *ctx, uint32_t peer, const uint8_t *msg, size_t len);
-/* A link to `peer` came up (up = 1) or went down (up = 0). */
+/* A link to `peer` came up (up = 1) or went down (up = 0). Not called when the duplicate rule
+ * replaces the link of a peer that stays connected. */
 typedef void (*cairn_net_link_cb)(void *ctx, uint32_t peer, int up);
 
 typedef struct cairn_net_config {
@@ -62,13 +74,13 @@ typedef struct cairn_net_config {
     uint32_t self;        /* our index in peers */
     size_t n_peers;       /* 1..CAIRN_NET_MAX_PEERS, self included */
     const cairn_net_peer *peers;
-    const uint8_t *noise_private; /* 32 bytes: our X25519 static private key */
-    const char *listen_host;      /* IPv4 literal, e.g. "127.0.0.1" or "0.0.0.0" */
-    uint16_t listen_port;         /* 0 = ephemeral (cairn_net_port tells) */
-    size_t max_queue_bytes;       /* per peer; 0 = default 64 MiB */
-    uint32_t reconnect_min_ms;    /* 0 = default 100 */
-    uint32_t reconnect_max_ms;    /* 0 = default 5000 (back-off doubles up to this cap) */
-    uint32_t handshake_timeout_ms; /* 0 = default 5000: an unfinished handshake is dropped */
+    const uint8_t *noise_private;  /* 32 bytes: our X25519 static private key */
+    const char *listen_host;       /* IPv4 literal, e.g. "127.0.0.1" or "0.0.0.0" */
+    uint16_t listen_port;          /* 0 = ephemeral (cairn_net_port tells) */
+    size_t max_queue_bytes;        /* per peer, framed bytes (see above); 0 = default 64 MiB */
+    uint32_t reconnect_min_ms;     /* 0 = default 100 */
+    uint32_t reconnect_max_ms;     /* 0 = default 5000 (back-off doubles up to this cap) */
+    uint32_t handshake_timeout_ms; /* 0 = default 5000: connect + handshake + hello, else dropped */
     cairn_net_message_cb on_message;
     cairn_net_link_cb on_link; /* may be NULL */
     void *ctx;
@@ -77,15 +89,17 @@ typedef struct cairn_net_config {
 typedef struct cairn_net_stats {
     uint64_t frames_in, frames_out;
     uint64_t bytes_in, bytes_out; /* plaintext */
-    uint64_t handshakes_ok, handshakes_failed;
-    uint64_t queue_full_drops; /* sends refused with CAIRN_ENET_QUEUE_FULL */
-    uint64_t bad_frames;       /* links dropped for an oversize or undecryptable frame */
-    uint64_t duplicate_links;  /* links closed by the duplicate rule */
+    uint64_t handshakes_ok;       /* links established (both of a duplicate pair count) */
+    uint64_t handshakes_failed;   /* TCP connected but never established (bad/unknown/timeout) */
+    uint64_t queue_full_drops;    /* sends refused with CAIRN_ENET_QUEUE_FULL */
+    uint64_t bad_frames;          /* links dropped for an oversize or undecryptable frame */
+    uint64_t duplicate_links;     /* links closed by the duplicate rule */
     uint32_t peers_up;
 } cairn_net_stats;
 
-/* Binds the listener and starts dialling. CAIRN_EINVAL for a bad config, CAIRN_ECONNECT when the
- * listen address cannot be bound. */
+/* Binds the listener and starts dialling. CAIRN_EINVAL for a bad config (including a
+ * noise_private whose public key is not peers[self].noise_pub, or two peers with one noise key),
+ * CAIRN_ECONNECT when the listen address cannot be bound. */
 CAIRN_MUST_CHECK int cairn_net_start(cairn_net **out, const cairn_net_config *cfg);
 
 /* The bound listen port. */
@@ -98,7 +112,7 @@ CAIRN_MUST_CHECK int cairn_net_send(cairn_net *net, uint32_t peer, const uint8_t
 /* 1 if an authenticated link to peer is up. */
 int cairn_net_is_up(const cairn_net *net, uint32_t peer);
 
-/* Plaintext bytes queued for peer and not yet written. */
+/* Bytes queued for peer (framed, as counted against max_queue_bytes) and not yet written. */
 size_t cairn_net_queued_bytes(const cairn_net *net, uint32_t peer);
 
 /* Closes the link to peer (e.g. it sent a message that does not decode); it is re-dialled later
@@ -108,8 +122,10 @@ void cairn_net_drop(cairn_net *net, uint32_t peer);
 void cairn_net_get_stats(const cairn_net *net, cairn_net_stats *out);
 
 /* Closes every link, the listener and the timers, runs cfg.loop with UV_RUN_NOWAIT until their
- * own close callbacks have run (other handles on the loop are left alone), and frees net. NULL is
- * a no-op. */
+ * own close callbacks have run (other handles on the loop are left alone), and frees net (secrets
+ * wiped). Call it outside the loop's callbacks (e.g. after uv_run returned): it runs the loop. No
+ * callback of net is called from it. A DNS lookup still in flight is orphaned and frees itself
+ * when it completes. NULL is a no-op. */
 void cairn_net_close(cairn_net *net);
 
 #endif

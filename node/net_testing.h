@@ -32,4 +32,8 @@ void cairn_net_testing_pause_reading(cairn_net *net, uint32_t peer, int paused);
 /* Flips one ciphertext byte of the next message frame written on the up link to peer. */
 void cairn_net_testing_corrupt_next(cairn_net *net, uint32_t peer);
 
+/* Runs the responder side on an already connected socket (e.g. one end of a socketpair), as if
+ * the listener had accepted it; net closes it like any connection. For the fuzz target. */
+int cairn_net_testing_adopt(cairn_net *net, uv_os_sock_t sock);
+
 #endif

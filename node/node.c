@@ -18,6 +18,7 @@
 #include "ledger/keys.h"
 #include "ledger/smt.h"
 #include "ledger/tx.h"
+#include "node/admit.h"
 #include "node/http.h"
 #include "node/mempool.h"
 #include "node/replica.h"
@@ -27,6 +28,8 @@
 /* Fair shares: one device (signer key) or one client address holds at most this many pending. */
 #define MEMPOOL_MAX_PER_SIGNER (MEMPOOL_MAX_TXS / 16)
 #define MEMPOOL_MAX_PER_CLIENT (MEMPOOL_MAX_TXS / 2)
+/* Submissions waiting for their batched signature check, at most. */
+#define ADMIT_MAX_QUEUED 8192u
 /* On SIGINT/SIGTERM the node keeps committing what it admitted for at most this long. */
 #define DRAIN_MS 3000u
 
@@ -41,6 +44,7 @@ struct cairn_node {
     uint8_t validator_id[32];
     uint8_t noise_private[32];
     cairn_mempool *mp;
+    cairn_admit *admit;
     cairn_replica *rep;
     cairn_http_server *http;
     uv_loop_t loop;
@@ -106,7 +110,9 @@ static void on_signal(uv_signal_t *s, int signum)
     if (n->draining) return;
     nlog(n, CAIRN_LOG_INFO, "msg=\"shutting down\" signal=%d pending=%zu", signum,
          cairn_mempool_pending_count(n->mp));
-    /* Stop taking requests, then give what was admitted a bounded time to commit. */
+    /* Stop taking requests (answering those waiting for a signature check 503), then give what
+     * was admitted a bounded time to commit. */
+    cairn_admit_stop(n->admit, CAIRN_EMEMPOOL_FULL);
     cairn_http_stop(n->http);
     n->http = NULL;
     n->draining = 1;
@@ -169,6 +175,29 @@ static int read_begin(cairn_node *n, cairn_http_response *resp, cairn_txn **t)
     return err;
 }
 
+/* The signature check of a submitted transaction is done (verifier thread): answer. */
+static void admit_done(void *ctx, cairn_admit_job *job, int err)
+{
+    cairn_node *n = ctx;
+    cairn_http_response *resp = cairn_http_deferred_response(job->deferred);
+    if (!err) {
+        err = cairn_mempool_add(n->mp, job->hash, job->raw, job->len, job->signer, job->client);
+        if (err == CAIRN_EEXIST) err = 0; /* already pending: same answer */
+    }
+    if (err) {
+        atomic_fetch_add(&n->admission_rejected, 1);
+        (void)fail(resp, err, NULL);
+    } else {
+        if (cairn_http_json(resp, 202, json_pack("{s:o}", "tx_hash", hex_json(job->hash, 32))))
+            (void)fail(resp, CAIRN_ENOMEM, NULL);
+        if (cairn_mempool_size(n->mp) >= n->cfg.block_max_txs) uv_async_send(&n->wake);
+    }
+    free(job->raw);
+    cairn_http_deferred_finish(job->deferred);
+}
+
+/* POST /v1/txs: decode and check on this thread, then the signature in a batch with the other
+ * submissions waiting (node/admit.h); the answer is deferred until then. */
 static int h_submit(void *app, const cairn_http_request *req, cairn_http_response *resp)
 {
     cairn_node *n = app;
@@ -176,22 +205,29 @@ static int h_submit(void *app, const cairn_http_request *req, cairn_http_respons
     if (err) return err;
     cairn_txn *t;
     if ((err = read_begin(n, resp, &t))) return err;
-    uint8_t hash[32], signer[32], addr[16], client[32];
+    cairn_admit_job job = {0};
+    uint8_t addr[16];
     atomic_fetch_add(&n->submitted, 1);
-    err = cairn_chain_admit_signer(n->chain, t, req->body, req->body_len, hash, signer);
+    err = cairn_chain_admit_prepare(n->chain, t, req->body, req->body_len, job.hash, job.signer);
     cairn_txn_abort(t);
-    if (!err) {
-        cairn_http_client_addr(req, addr);
-        cairn_sha256_oneshot(client, addr, sizeof addr);
-        err = cairn_mempool_add(n->mp, hash, req->body, req->body_len, signer, client);
-        if (err == CAIRN_EEXIST) err = 0; /* already pending: same answer */
-    }
+    if (!err && cairn_mempool_pending(n->mp, job.hash))
+        return cairn_http_json(resp, 202, json_pack("{s:o}", "tx_hash", hex_json(job.hash, 32)));
     if (err) {
         atomic_fetch_add(&n->admission_rejected, 1);
         return fail(resp, err, NULL);
     }
-    if (cairn_mempool_size(n->mp) >= n->cfg.block_max_txs) uv_async_send(&n->wake);
-    return cairn_http_json(resp, 202, json_pack("{s:o}", "tx_hash", hex_json(hash, 32)));
+    cairn_http_client_addr(req, addr);
+    cairn_sha256_oneshot(job.client, addr, sizeof addr);
+    job.len = req->body_len;
+    job.raw = malloc(job.len ? job.len : 1);
+    job.deferred = job.raw ? cairn_http_defer(req) : NULL;
+    if (!job.deferred) {
+        free(job.raw);
+        return fail(resp, CAIRN_ENOMEM, NULL);
+    }
+    memcpy(job.raw, req->body, job.len);
+    if ((err = cairn_admit_submit(n->admit, &job))) admit_done(n, &job, err);
+    return 0;
 }
 
 static int h_tx(void *app, const cairn_http_request *req, cairn_http_response *resp)
@@ -652,6 +688,9 @@ int cairn_node_open(cairn_node **out, const cairn_config *cfg, char *msg, size_t
         .ctx = n,
     };
     if ((err = cairn_replica_start(&n->rep, &rc, msg, msg_cap))) goto fail;
+    if ((err =
+             cairn_admit_start(&n->admit, n->sig, n->g->chain_id, ADMIT_MAX_QUEUED, admit_done, n)))
+        goto fail;
     cairn_http_config hc;
     cairn_config_http(cfg, &hc);
     hc.log = http_log;
@@ -679,6 +718,7 @@ int cairn_node_run(cairn_node *n)
     uv_signal_start(&n->sigint, on_signal, SIGINT);
     uv_signal_start(&n->sigterm, on_signal, SIGTERM);
     uv_run(&n->loop, UV_RUN_DEFAULT);
+    cairn_admit_stop(n->admit, CAIRN_EMEMPOOL_FULL);
     cairn_http_stop(n->http);
     n->http = NULL;
     return n->fatal;
@@ -692,7 +732,9 @@ static void close_cb(uv_handle_t *h)
 void cairn_node_close(cairn_node *n)
 {
     if (!n) return;
+    cairn_admit_stop(n->admit, CAIRN_EMEMPOOL_FULL);
     cairn_http_stop(n->http);
+    cairn_admit_free(n->admit);
     cairn_replica_stop(n->rep);
     if (n->mp) {
         uv_close((uv_handle_t *)&n->drain, close_cb);

@@ -15,20 +15,21 @@
 #include "ledger/tx.h"
 #include "node/h32map.h"
 #include "node/net.h"
+#include "node/objects.h"
 #include "proto/cairn/v1/consensus.pb-c.h"
 
 /* ---- constants ---- */
 
-#define BATCH_INTERVAL_MS     10u   /* cut a batch at least this often when txs are queued */
-#define BATCH_MAX_BYTES       (1u << 20)
-#define IDLE_PROPOSE_MS       200u  /* an idle leader proposes an empty block after this */
-#define REPROPOSE_AFTER_MS    5000u /* a batch proposed but not committed becomes available again */
-#define FETCH_RETRY_MS        300u  /* re-request a missing batch or payload from another peer */
-#define MAX_FUTURE_TIME_MS    10000u /* a payload time further ahead of our clock is not voted */
-#define CERT_WINDOW           256u  /* ledger heights whose commit signatures are collected */
-#define HOUSEKEEPING_MS       50u
-#define MAX_BATCHES_PER_PEER  1024u  /* uncommitted batches held from one peer (memory bound) */
-#define WANT_GIVE_UP_MS       60000u /* stop fetching an object nobody could send */
+#define BATCH_INTERVAL_MS    10u /* cut a batch at least this often when txs are queued */
+#define BATCH_MAX_BYTES      (1u << 20)
+#define IDLE_PROPOSE_MS      200u   /* an idle leader proposes an empty block after this */
+#define REPROPOSE_AFTER_MS   5000u  /* a batch proposed but not committed becomes available again */
+#define FETCH_RETRY_MS       300u   /* re-request a missing batch or payload from another peer */
+#define MAX_FUTURE_TIME_MS   10000u /* a payload time further ahead of our clock is not voted */
+#define CERT_WINDOW          256u   /* ledger heights whose commit signatures are collected */
+#define HOUSEKEEPING_MS      50u
+#define MAX_BATCHES_PER_PEER 1024u  /* uncommitted batches held from one peer (memory bound) */
+#define WANT_GIVE_UP_MS      60000u /* stop fetching an object nobody could send */
 
 /* Keys of the consensus table (docs/consensus.md "What the node stores"). */
 static const char K_SAFETY[] = "safety";
@@ -150,7 +151,7 @@ struct cairn_replica {
 };
 
 /* Stats are a struct of uint64_t, mirrored in an atomic array. */
-#define ST_IDX(field) (offsetof(cairn_replica_stats, field) / sizeof(uint64_t))
+#define ST_IDX(field)       (offsetof(cairn_replica_stats, field) / sizeof(uint64_t))
 #define ST_ADD(r, field, v) atomic_fetch_add(&(r)->st[ST_IDX(field)], (uint64_t)(v))
 #define ST_SET(r, field, v) atomic_store(&(r)->st[ST_IDX(field)], (uint64_t)(v))
 
@@ -208,12 +209,12 @@ static int sign_input(cairn_buf *b, const char *tag, const char *chain_id, uint6
 
 enum { SIG_VOTE, SIG_TIMEOUT, SIG_PROPOSAL };
 
-static int msg_input(const cairn_replica *r, cairn_buf *b, int kind, uint64_t epoch,
-                     uint64_t round, const uint8_t *id32, uint64_t hqc)
+static int msg_input(const cairn_replica *r, cairn_buf *b, int kind, uint64_t epoch, uint64_t round,
+                     const uint8_t *id32, uint64_t hqc)
 {
     static const char *tags[] = {"CAIRN-VOTE-V1", "CAIRN-TIMEOUT-V1", "CAIRN-PROPOSAL-V1"};
-    return sign_input(b, tags[kind], r->g->chain_id, epoch, round, kind == SIG_TIMEOUT ? NULL : id32,
-                      hqc);
+    return sign_input(b, tags[kind], r->g->chain_id, epoch, round,
+                      kind == SIG_TIMEOUT ? NULL : id32, hqc);
 }
 
 static int sign_msg(const cairn_replica *r, int kind, uint64_t epoch, uint64_t round,
@@ -383,18 +384,6 @@ static void broadcast_bytes(cairn_replica *r, const uint8_t *p, size_t len)
     for (uint32_t i = 0; i < r->n; i++) send_bytes(r, i, p, len);
 }
 
-/* Packs an envelope into a fresh buffer. */
-static int pack_env(const Cairn__V1__ConsensusEnvelope *e, uint8_t **out, size_t *len)
-{
-    size_t n = cairn__v1__consensus_envelope__get_packed_size(e);
-    uint8_t *p = malloc(n ? n : 1);
-    if (!p) return CAIRN_ENOMEM;
-    cairn__v1__consensus_envelope__pack(e, p);
-    *out = p;
-    *len = n;
-    return 0;
-}
-
 /* Signs and sends one core message (to = UINT32_MAX: everyone). */
 static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
 {
@@ -425,8 +414,7 @@ static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
     case CAIRN_MSG_TIMEOUT: {
         const cairn_timeout *t = &m->u.timeout;
         s->has_msg = 1;
-        if (!(err = sign_msg(r, SIG_TIMEOUT, t->epoch, t->round, NULL, t->high_qc.round,
-                             s->msg))) {
+        if (!(err = sign_msg(r, SIG_TIMEOUT, t->epoch, t->round, NULL, t->high_qc.round, s->msg))) {
             to_put(r, t->round, r->c.self, t->high_qc.round, s->msg);
             if (!(err = qc_fill(r, &t->high_qc, &s->qc)) && t->has_tc)
                 err = tc_fill(r, &t->last_tc, &s->tc);
@@ -471,40 +459,6 @@ static void body_free(body_obj *b)
     free(b->env);
     free(b->batches);
     free(b);
-}
-
-static void batch_digest(const Cairn__V1__TxBatch *tb, uint8_t out[32])
-{
-    cairn_sha256 h;
-    uint8_t hdr[4];
-    cairn_sha256_init(&h);
-    static const char tag[] = "CAIRN-BATCH-V1";
-    cairn_buf tb_tag = CAIRN_BUF_INIT;
-    cairn_buf_tag(&tb_tag, tag);
-    cairn_sha256_update(&h, tb_tag.p, tb_tag.len);
-    cairn_buf_free(&tb_tag);
-    cairn_put_u32be(hdr, (uint32_t)tb->n_txs);
-    cairn_sha256_update(&h, hdr, 4);
-    for (size_t i = 0; i < tb->n_txs; i++) {
-        cairn_put_u32be(hdr, (uint32_t)tb->txs[i].len);
-        cairn_sha256_update(&h, hdr, 4);
-        cairn_sha256_update(&h, tb->txs[i].data, tb->txs[i].len);
-    }
-    cairn_sha256_final(&h, out);
-}
-
-static void body_digest(uint64_t time_ms, const uint8_t (*d)[32], size_t n, uint8_t out[32])
-{
-    cairn_buf b = CAIRN_BUF_INIT;
-    cairn_buf_tag(&b, "CAIRN-BODY-V1");
-    cairn_buf_u64(&b, time_ms);
-    cairn_buf_u32(&b, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) cairn_buf_put(&b, d[i], 32);
-    if (cairn_buf_finish(&b) == 0)
-        cairn_sha256_oneshot(out, b.p, b.len);
-    else
-        memset(out, 0xff, 32); /* out of memory: matches nothing */
-    cairn_buf_free(&b);
 }
 
 static batch_obj *batch_find(cairn_replica *r, const uint8_t d[32])
@@ -556,25 +510,12 @@ static int batch_make(cairn_replica *r, uint8_t *env, size_t len, int own, batch
     }
     b->env = env;
     b->env_len = len;
-    ProtobufCMessage *m;
-    int err = cairn_pb_decode(&cairn__v1__consensus_envelope__descriptor, env, len,
-                              CAIRN_WIRE_MAX_BYTES, &m);
+    int err = cairn_batch_decode(env, len, &b->msg, b->digest);
     if (err) {
         batch_free(b);
-        return CAIRN_ECONS_WIRE_DECODE;
+        return err;
     }
-    b->msg = (Cairn__V1__ConsensusEnvelope *)m;
     const Cairn__V1__TxBatch *tb = b->msg->batch;
-    if (b->msg->msg_case != CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH || tb->digest.len != 32 ||
-        tb->n_txs == 0 || tb->n_txs > CAIRN_BLOCK_MAX_TXS) {
-        batch_free(b);
-        return CAIRN_ECONS_BATCH;
-    }
-    batch_digest(tb, b->digest);
-    if (memcmp(b->digest, tb->digest.data, 32) != 0) {
-        batch_free(b);
-        return CAIRN_ECONS_BATCH;
-    }
     b->n = (uint32_t)tb->n_txs;
     b->hashes = calloc(b->n, 32);
     b->sig_ok = calloc(b->n, sizeof *b->sig_ok);
@@ -681,30 +622,7 @@ static int body_make(uint8_t *env, size_t len, body_obj **out)
     }
     b->env = env;
     b->env_len = len;
-    ProtobufCMessage *m;
-    int err = cairn_pb_decode(&cairn__v1__consensus_envelope__descriptor, env, len,
-                              CAIRN_WIRE_MAX_BYTES, &m);
-    if (err) {
-        body_free(b);
-        return CAIRN_ECONS_WIRE_DECODE;
-    }
-    Cairn__V1__ConsensusEnvelope *e = (Cairn__V1__ConsensusEnvelope *)m;
-    err = CAIRN_ECONS_BATCH;
-    if (e->msg_case == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PAYLOAD && e->payload->n_batch_digests &&
-        e->payload->n_batch_digests <= CAIRN_BLOCK_MAX_TXS) {
-        b->time_ms = e->payload->time_ms;
-        b->n = (uint32_t)e->payload->n_batch_digests;
-        b->batches = calloc(b->n, 32);
-        err = b->batches ? 0 : CAIRN_ENOMEM;
-        for (uint32_t i = 0; !err && i < b->n; i++) {
-            if (e->payload->batch_digests[i].len != 32)
-                err = CAIRN_ECONS_WIRE_ID_LEN;
-            else
-                memcpy(b->batches[i], e->payload->batch_digests[i].data, 32);
-        }
-        if (!err) body_digest(b->time_ms, (const uint8_t(*)[32])b->batches, b->n, b->digest);
-    }
-    protobuf_c_message_free_unpacked(m, NULL);
+    int err = cairn_payload_decode(env, len, &b->time_ms, &b->batches, &b->n, b->digest);
     if (err) {
         body_free(b);
         return err;
@@ -798,16 +716,9 @@ static void fetch_wanted(cairn_replica *r)
         w->next_peer = peer + 1;
         w->asked_at_ms = now;
         if (peer == r->c.self) continue;
-        ProtobufCBinaryData dd = {32, w->digest};
-        Cairn__V1__BatchRequest req = CAIRN__V1__BATCH_REQUEST__INIT;
-        req.n_digests = 1;
-        req.digests = &dd;
-        Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
-        e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH_REQUEST;
-        e.batch_request = &req;
         uint8_t *p;
         size_t len;
-        if (pack_env(&e, &p, &len) == 0) {
+        if (cairn_object_request_encode((const uint8_t(*)[32])w->digest, 1, &p, &len) == 0) {
             send_bytes(r, peer, p, len);
             free(p);
         }
@@ -872,8 +783,9 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
     cairn_txn *t;
     int err = cairn_store_write_begin(r->c.store, &t);
     if (err) return err;
-    if (safety) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, safety,
-                                   sizeof *safety, 0);
+    if (safety)
+        err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, safety,
+                            sizeof *safety, 0);
     /* The tree record: every stored block above the committed root, with its QC signatures. */
     if (!err) {
         const void *v = NULL;
@@ -905,7 +817,8 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
             memcpy(nv + nl + sizeof *blk, &cs, sizeof cs);
             nl += rec;
         }
-        if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, nv, nl, 0);
+        if (!err)
+            err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, nv, nl, 0);
         free(nv);
     }
     if (err) {
@@ -1001,8 +914,9 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
             record_evidence(r, &x->u.evidence);
             break;
         case CAIRN_ACT_EPOCH_END:
-            rlog(r, CAIRN_LOG_WARN, "msg=\"epoch ended: validator-set changes are not supported "
-                                    "by this build\"");
+            rlog(r, CAIRN_LOG_WARN,
+                 "msg=\"epoch ended: validator-set changes are not supported "
+                 "by this build\"");
             break;
         default:
             break; /* PERSIST, STORE_BLOCK: done above */
@@ -1103,28 +1017,16 @@ static void answer_payload(cairn_replica *r, int force_empty)
     while (take < na && txs + avail[take]->n <= CAIRN_BLOCK_MAX_TXS) txs += avail[take++]->n;
     if (take > 0) {
         uint8_t(*d)[32] = malloc(take * 32);
-        ProtobufCBinaryData *bd = malloc(take * sizeof *bd);
         body_obj *body = calloc(1, sizeof *body);
-        int err = d && bd && body ? 0 : CAIRN_ENOMEM;
+        int err = d && body ? 0 : CAIRN_ENOMEM;
         if (!err) {
-            for (size_t i = 0; i < take; i++) {
-                memcpy(d[i], avail[i]->digest, 32);
-                bd[i] = (ProtobufCBinaryData){32, d[i]};
-            }
-            Cairn__V1__BlockPayload bp = CAIRN__V1__BLOCK_PAYLOAD__INIT;
-            bp.time_ms = wall_ms();
-            bp.n_batch_digests = take;
-            bp.batch_digests = bd;
-            Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
-            e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PAYLOAD;
-            e.payload = &bp;
-            body->time_ms = bp.time_ms;
+            for (size_t i = 0; i < take; i++) memcpy(d[i], avail[i]->digest, 32);
+            body->time_ms = wall_ms();
             body->n = (uint32_t)take;
             body->batches = d;
             d = NULL;
-            body_digest(body->time_ms, (const uint8_t(*)[32])body->batches, body->n,
-                        body->digest);
-            err = pack_env(&e, &body->env, &body->env_len);
+            err = cairn_payload_encode(body->time_ms, (const uint8_t(*)[32])body->batches, body->n,
+                                       &body->env, &body->env_len, body->digest);
         }
         if (!err) {
             memcpy(in.u.payload.digest, body->digest, 32);
@@ -1134,7 +1036,6 @@ static void answer_payload(cairn_replica *r, int force_empty)
             mark_proposed(r, in.u.payload.digest);
         }
         free(d);
-        free(bd);
         body_free(body);
         if (err) memset(in.u.payload.digest, 0, 32);
     }
@@ -1190,8 +1091,10 @@ static void cert_add(cairn_replica *r, uint64_t height, const uint8_t hash[32], 
     if (s->done || v >= r->n || (s->signers[v / 64] >> (v % 64) & 1)) return;
     const uint8_t *want = s->have_local ? s->local_hash : (s->cert.n ? s->seen_hash : NULL);
     if (want && memcmp(want, hash, 32) != 0) {
-        rlog(r, CAIRN_LOG_WARN, "msg=\"commit signature for another block hash\" height=%llu "
-                                "validator=%u", (unsigned long long)height, v);
+        rlog(r, CAIRN_LOG_WARN,
+             "msg=\"commit signature for another block hash\" height=%llu "
+             "validator=%u",
+             (unsigned long long)height, v);
         return;
     }
     if (!want) {
@@ -1224,39 +1127,35 @@ static void cert_local(cairn_replica *r, uint64_t height, const uint8_t hash[32]
     cert_add(r, height, hash, r->c.self, sig);
     cert_write(r, s);
 
-    Cairn__V1__CommitVote cs = CAIRN__V1__COMMIT_VOTE__INIT;
-    cs.height = height;
-    cs.block_hash = (ProtobufCBinaryData){32, (uint8_t *)hash};
-    cs.validator_index = r->c.self;
-    cs.signature = (ProtobufCBinaryData){64, sig};
-    Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
-    e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE;
-    e.commit_vote = &cs;
+    cairn_commit_vote cv = {.height = height, .validator = r->c.self};
+    memcpy(cv.block_hash, hash, 32);
+    memcpy(cv.sig, sig, 64);
     uint8_t *p;
     size_t len;
-    if (pack_env(&e, &p, &len) == 0) {
+    if (cairn_commit_vote_encode(&cv, &p, &len) == 0) {
         broadcast_bytes(r, p, len);
         free(p);
     }
 }
 
-static int on_commit_sig(cairn_replica *r, uint32_t peer, const Cairn__V1__CommitVote *cs)
+static int on_commit_vote(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len)
 {
-    if (cs->validator_index != peer || cs->block_hash.len != 32 || cs->signature.len != 64)
-        return CAIRN_ECONS_MALFORMED;
+    cairn_commit_vote cv;
+    int err = cairn_commit_vote_decode(p, len, &cv);
+    if (err) return err;
+    if (cv.validator != peer) return CAIRN_ECONS_SENDER;
     uint64_t cur = atomic_load(&r->st[ST_IDX(ledger_height)]);
-    if (cs->height == 0 || cs->height + CERT_WINDOW / 2 < cur || cs->height > cur + CERT_WINDOW / 2)
+    if (cv.height == 0 || cv.height + CERT_WINDOW / 2 < cur || cv.height > cur + CERT_WINDOW / 2)
         return CAIRN_ECONS_STALE;
-    cert_slot *s = cert_slot_for(r, cs->height);
+    cert_slot *s = cert_slot_for(r, cv.height);
     if (s->done) return 0;
     cairn_buf b = CAIRN_BUF_INIT;
-    cairn_commit_signing_input(&b, r->g->chain_id, cs->height, cs->block_hash.data);
-    int err = cairn_buf_finish(&b);
-    if (!err && cairn_ed25519_verify(r->c.sig, r->g->validators[peer].key.key, b.p, b.len,
-                                     cs->signature.data))
+    cairn_commit_signing_input(&b, r->g->chain_id, cv.height, cv.block_hash);
+    err = cairn_buf_finish(&b);
+    if (!err && cairn_ed25519_verify(r->c.sig, r->g->validators[peer].key.key, b.p, b.len, cv.sig))
         err = CAIRN_ECONS_SIGNATURE;
     cairn_buf_free(&b);
-    if (!err) cert_add(r, cs->height, cs->block_hash.data, peer, cs->signature.data);
+    if (!err) cert_add(r, cv.height, cv.block_hash, peer, cv.sig);
     return err;
 }
 
@@ -1401,8 +1300,9 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
         err = cairn_chain_head(t, &head, NULL);
         uint64_t time_ms = body->time_ms > head.time_ms ? body->time_ms : head.time_ms;
         if (!err)
-            err = cairn_chain_apply_block(r->c.chain, t, time_ms, r->g->validators[blk->proposer].id,
-                                          leaves, n, sig_ok, &out, results);
+            err =
+                cairn_chain_apply_block(r->c.chain, t, time_ms, r->g->validators[blk->proposer].id,
+                                        leaves, n, sig_ok, &out, results);
         ledger_block = !err;
     }
     if (!err) err = put_committed(r, t, blk, &ci->qc);
@@ -1438,8 +1338,8 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
             rlog(r, CAIRN_LOG_INFO,
                  "msg=\"block committed\" height=%llu round=%llu txs=%zu applied=%zu "
                  "duplicates=%zu log_size=%llu",
-                 (unsigned long long)out.header.height, (unsigned long long)blk->round, n, ok,
-                 dups, (unsigned long long)out.header.log_size);
+                 (unsigned long long)out.header.height, (unsigned long long)blk->round, n, ok, dups,
+                 (unsigned long long)out.header.log_size);
             cert_local(r, out.header.height, out.hash);
         }
     }
@@ -1476,7 +1376,8 @@ static void drain_commits(cairn_replica *r)
 static void record_evidence(cairn_replica *r, const cairn_evidence *ev)
 {
     ST_ADD(r, evidence, 1);
-    rlog(r, CAIRN_LOG_WARN, "msg=\"equivocation evidence\" kind=%s offender=%u epoch=%llu round=%llu",
+    rlog(r, CAIRN_LOG_WARN,
+         "msg=\"equivocation evidence\" kind=%s offender=%u epoch=%llu round=%llu",
          ev->kind == CAIRN_MSG_PROPOSAL ? "proposal" : "vote", ev->offender,
          (unsigned long long)ev->epoch, (unsigned long long)ev->round);
     uint8_t key[9];
@@ -1499,25 +1400,10 @@ static void cut_batches(cairn_replica *r)
             cairn_mempool_batch_free(&mb);
             return;
         }
-        ProtobufCBinaryData *txs = malloc(mb.n * sizeof *txs);
         uint8_t digest[32];
         uint8_t *env = NULL;
         size_t len = 0;
-        int err = txs ? 0 : CAIRN_ENOMEM;
-        if (!err) {
-            for (size_t i = 0; i < mb.n; i++)
-                txs[i] = (ProtobufCBinaryData){mb.txs[i].len, (uint8_t *)mb.txs[i].data};
-            Cairn__V1__TxBatch tb = CAIRN__V1__TX_BATCH__INIT;
-            tb.n_txs = mb.n;
-            tb.txs = txs;
-            batch_digest(&tb, digest);
-            tb.digest = (ProtobufCBinaryData){32, digest};
-            Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
-            e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH;
-            e.batch = &tb;
-            err = pack_env(&e, &env, &len);
-        }
-        free(txs);
+        int err = cairn_batch_encode(mb.txs, mb.n, &env, &len, digest);
         batch_obj *b = NULL;
         if (!err) err = batch_make(r, env, len, 1, &b);
         if (!err) {
@@ -1526,7 +1412,8 @@ static void cut_batches(cairn_replica *r)
             ST_ADD(r, batches_made, 1);
         }
         if (err) {
-            /* The transactions stay pending until they expire from the API's view; log it. */
+            /* Out of memory: the transactions are dropped (their clients see them pending, then
+             * unknown) rather than kept in a pool the node cannot batch. */
             cairn_mempool_release(r->c.mp, (const uint8_t(*)[32])mb.hashes, mb.n);
             rlog(r, CAIRN_LOG_WARN, "msg=\"cannot make a batch\" error=%s", cairn_err_name(err));
         }
@@ -1558,7 +1445,8 @@ static void serve_sync(cairn_replica *r, uint32_t peer, uint64_t from)
     cairn_txn *t;
     if (from == 0) from = 1;
     if (cairn_store_read_begin(r->c.store, &t) == 0) {
-        for (uint64_t h = from; h <= r->applied_cons_height && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
+        for (uint64_t h = from;
+             h <= r->applied_cons_height && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
             uint8_t key[9];
             key_h(key, 'C', h);
             const void *v;
@@ -1750,8 +1638,6 @@ static int on_envelope(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t
             free(env);
             ST_ADD(r, batches_fetched, 1);
         }
-    } else if (e->msg_case == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE) {
-        err = on_commit_sig(r, peer, e->commit_vote);
     } else {
         err = CAIRN_ECONS_WIRE_KIND;
     }
@@ -1780,8 +1666,10 @@ static void on_message(void *ctx, uint32_t peer, const uint8_t *p, size_t len)
     case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH:
     case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH_REQUEST:
     case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_PAYLOAD:
-    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE:
         err = on_envelope(r, peer, p, len, field);
+        break;
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE:
+        err = on_commit_vote(r, peer, p, len);
         break;
     default:
         break;
@@ -1866,7 +1754,8 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
     size_t vl;
     if ((err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, &v, &vl)) ==
         0) {
-        if (vl != sizeof *safety) err = CAIRN_ESTORE_CORRUPT;
+        if (vl != sizeof *safety)
+            err = CAIRN_ESTORE_CORRUPT;
         else {
             memcpy(safety, v, vl);
             rs->safety = safety;
@@ -1875,7 +1764,8 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         err = 0;
     if (!err &&
         (err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, &v, &vl)) == 0) {
-        if (vl != sizeof(cairn_block) + sizeof(cairn_qc)) err = CAIRN_ESTORE_CORRUPT;
+        if (vl != sizeof(cairn_block) + sizeof(cairn_qc))
+            err = CAIRN_ESTORE_CORRUPT;
         else {
             memcpy(&rs->root, v, sizeof(cairn_block));
             memcpy(&rs->root_qc, (const uint8_t *)v + sizeof(cairn_block), sizeof(cairn_qc));
@@ -1944,8 +1834,11 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
         err = CAIRN_ENOMEM;
         goto fail;
     }
-    cairn_core_config cc = {.epoch = 0, .n_validators = r->n, .self = cfg->self,
-                            .leader_reputation = 1, .payload_ready_by_default = 0};
+    cairn_core_config cc = {.epoch = 0,
+                            .n_validators = r->n,
+                            .self = cfg->self,
+                            .leader_reputation = 1,
+                            .payload_ready_by_default = 0};
     for (uint32_t i = 0; i < r->n; i++) {
         cc.power[i] = cfg->g->validators[i].power;
         r->total_power += cc.power[i];

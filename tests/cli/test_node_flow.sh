@@ -31,6 +31,9 @@ expect() { # expect CODE PATTERN -- cmd...
 }
 
 start_node() {
+  # Remove the previous run's output first: the restarted node binds another ephemeral port, and
+  # reading the old URL before the new process truncates the file would talk to a dead port.
+  rm -f "$T/node.out"
   "$CAIRND" --dev --home "$T/home" --port 0 >"$T/node.out" 2>"$T/node.err" &
   NODE_PID=$!
   for _ in $(seq 100); do
@@ -236,7 +239,8 @@ for i in $(seq 2 40); do
   if grep -q "status: committed" "$T/a$i.out"; then
     committed=$((committed + 1))
     h=$(sed -n 's/^tx_hash: //p' "$T/a$i.out")
-    curl -s "$URL/v1/txs/$h" | grep -q '"status":"committed"' && ok || bad "acknowledged anchor $i lost after kill -9"
+    st=$(curl -s "$URL/v1/txs/$h")
+    grep -q '"status":"committed"' <<<"$st" && ok || bad "acknowledged anchor $i lost after kill -9: $st"
   fi
 done
 echo "# $committed anchors acknowledged before kill -9, all present after restart"

@@ -178,8 +178,10 @@ static void test_many(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_limits_and_duplicates), cmocka_unit_test(test_fair_shares),
-        cmocka_unit_test(test_batches_in_order),      cmocka_unit_test(test_release_while_queued),
+        cmocka_unit_test(test_limits_and_duplicates),
+        cmocka_unit_test(test_fair_shares),
+        cmocka_unit_test(test_batches_in_order),
+        cmocka_unit_test(test_release_while_queued),
         cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
