@@ -5,7 +5,7 @@
  *   cairn-bench cluster [--validators V] [--devices D] [--seconds S] [--connections C]
  *                       [--window W] [--etcd-connections E] [--skip-etcd]
  *
- * Defaults: 4 validators, 2,000 devices, 20 s per run, 4 connections per validator, window
+ * Defaults: 4 validators, 2,000 devices, 20 s per run, 16 connections per validator, window
  * 4,000 transactions, 32 etcd connections per member.
  *
  * 1. Writes a V-validator devnet (cairn_node_devnet_init) into a temporary directory on free
@@ -1252,7 +1252,7 @@ int bench_cluster(int argc, char **argv)
     cluster *b = calloc(1, sizeof *b);
     if (!b) return cli_fail(CAIRN_ENOMEM, NULL);
     b->validators = 4;
-    b->conns_per_validator = 4;
+    b->conns_per_validator = 16; /* admission answers per batch: keep enough in flight */
     b->devices = 2000;
     b->seconds = 20;
     b->window = 4000;
