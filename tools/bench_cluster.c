@@ -72,24 +72,25 @@
 #include "tools/cli_util.h"
 #include "tools/http_client.h"
 
-#define HOST           "127.0.0.1"
-#define MAX_VALIDATORS 16u
-#define MAX_CHILDREN   (MAX_VALIDATORS + 3u)
-#define MAX_CONNS      256u
-#define ETCD_MEMBERS   3u
-#define MAX_ETCD_CONNS 128u /* per member */
-#define REG_WINDOW     1000u
-#define PROBE_S        2.0
-#define PROBE_POOL     40000u
-#define MAX_POOL       2000000u
-#define STALL_S        10.0
-#define DRAIN_S        30.0
-#define HEALTH_WAIT_S  20.0
-#define IO_TIMEOUT_S   15
-#define EXPIRY_BLOCKS  10000u
-#define FOLLOW_RETRIES 50 /* consecutive failed block reads, 0.1 s apart */
-#define VERIFY_SAMPLES 2000u
-#define RESP_MAX       ((size_t)8 << 20)
+#define HOST               "127.0.0.1"
+#define MAX_VALIDATORS     16u
+#define MAX_CHILDREN       (MAX_VALIDATORS + 3u)
+#define MAX_CONNS          256u
+#define MAX_CONNS_PER_NODE 60u /* below api.max_connections (64): room for the follower */
+#define ETCD_MEMBERS       3u
+#define MAX_ETCD_CONNS     128u /* per member */
+#define REG_WINDOW         1000u
+#define PROBE_S            2.0
+#define PROBE_POOL         40000u
+#define MAX_POOL           2000000u
+#define STALL_S            10.0
+#define DRAIN_S            30.0
+#define HEALTH_WAIT_S      20.0
+#define IO_TIMEOUT_S       15
+#define EXPIRY_BLOCKS      10000u
+#define FOLLOW_RETRIES     50 /* consecutive failed block reads, 0.1 s apart */
+#define VERIFY_SAMPLES     2000u
+#define RESP_MAX           ((size_t)8 << 20)
 
 /* ---- child processes ---- */
 
@@ -112,7 +113,12 @@ static int spawn(children *ch, char *const argv[], const char *log)
         return cairn_err_from_errno(e);
     }
     if (pid == 0) {
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        /* The benchmark blocks its stop signals (the watcher thread takes them): not so here. */
+        if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
+            prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(127);
         if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(127);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
@@ -340,6 +346,8 @@ typedef struct cluster {
     double rate;      /* paced transactions per second; 0 = as fast as the window allows */
     double t0, t_end; /* submitting window (bench_now seconds) */
     _Atomic int stop_senders, stop_follower;
+    _Atomic int interrupted; /* SIGINT, SIGTERM or SIGHUP arrived: wind down and clean up */
+    sigset_t sigs;           /* those, and SIGUSR1 (the watcher's "done") */
     _Atomic int64_t outstanding;
     _Atomic uint64_t submitted, admitted, refused, committed;
     _Atomic int follower_err;
@@ -515,6 +523,10 @@ static void *sign_worker(void *arg)
     sign_job *j = arg;
     cluster *b = j->b;
     for (size_t i = j->lo; i < j->hi && !j->err; i++) {
+        if (atomic_load(&b->interrupted)) {
+            j->err = CAIRN_EAGAIN;
+            break;
+        }
         uint64_t k = j->first + i, d = k % b->devices;
         /* Anchor k is device d's (k / D + 1)-th anchor overall: sequences only grow. */
         j->err = build_anchor(b, j->p, i, d, k / b->devices + 1, b->nonce + i);
@@ -730,7 +742,7 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
         atomic_store(&b->admitted, 0);
         atomic_store(&b->refused, 0);
         atomic_store(&b->committed, 0);
-        atomic_store(&b->stop_senders, 0);
+        atomic_store(&b->stop_senders, atomic_load(&b->interrupted));
         atomic_store(&b->senders_done, 0);
         b->t0 = bench_now() + 0.05;
         atomic_store(&b->last_commit_ns, (uint64_t)(b->t0 * 1e9));
@@ -761,7 +773,7 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
     /* Drain: wait for what was admitted to commit. */
     double drain_end = bench_now() + DRAIN_S;
     while (!err && !stall && atomic_load(&b->outstanding) > 0 && bench_now() < drain_end &&
-           !atomic_load(&b->follower_err)) {
+           !atomic_load(&b->interrupted) && !atomic_load(&b->follower_err)) {
         stall = stalled(b);
         usleep(2000);
     }
@@ -806,7 +818,7 @@ static int wait_healthy(cluster *b, unsigned port, size_t child)
     char url[64];
     snprintf(url, sizeof url, "http://%s:%u/healthz", HOST, port);
     double end = bench_now() + HEALTH_WAIT_S;
-    while (bench_now() < end) {
+    while (bench_now() < end && !atomic_load(&b->interrupted)) {
         int status;
         uint8_t *body;
         size_t len;
@@ -947,6 +959,7 @@ static int verify_cost(const cluster *b, double *out)
 typedef struct etcd_worker {
     unsigned port, id;
     double t_end;
+    _Atomic int *stop;
     size_t value_bytes;
     uint64_t ok, failed;
     uint64_t *lat; /* ns, capacity lat_cap */
@@ -969,7 +982,7 @@ static void *etcd_put_worker(void *arg)
                           sodium_base64_ENCODED_LEN(w->value_bytes, sodium_base64_VARIANT_ORIGINAL),
                           val, w->value_bytes, sodium_base64_VARIANT_ORIGINAL);
     }
-    for (uint64_t k = 0; !w->err && bench_now() < w->t_end; k++) {
+    for (uint64_t k = 0; !w->err && bench_now() < w->t_end && !atomic_load(w->stop); k++) {
         char key[64], kb64[96];
         int kl = snprintf(key, sizeof key, "bench/%u/%llu", w->id, (unsigned long long)k);
         sodium_bin2base64(kb64, sizeof kb64, (const uint8_t *)key, (size_t)kl,
@@ -1070,7 +1083,8 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
                 fprintf(stderr, "cairn-bench cluster: etcd exited (see %s/etcd*.log)\n", b->dir);
                 return CAIRN_ECONNECT;
             }
-        if (bench_now() > end) return cli_fail(CAIRN_ETIMEOUT, "etcd cluster not healthy");
+        if (bench_now() > end || atomic_load(&b->interrupted))
+            return cli_fail(CAIRN_ETIMEOUT, "etcd cluster not healthy");
         usleep(100000);
     }
     {
@@ -1096,7 +1110,8 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
     double t0 = bench_now(), t_end = t0 + (double)b->seconds;
     size_t started = 0;
     for (unsigned i = 0; i < nw && !err; i++) {
-        w[i] = (etcd_worker){.port = base + 2 * (i % ETCD_MEMBERS),
+        w[i] = (etcd_worker){.stop = &b->interrupted,
+                             .port = base + 2 * (i % ETCD_MEMBERS),
                              .id = i,
                              .t_end = t_end,
                              .value_bytes = value_bytes,
@@ -1145,6 +1160,20 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
 
 /* ---- main ---- */
 
+/* The signal thread: SIGINT, SIGTERM or SIGHUP stop the load, and the benchmark ends through its
+ * normal cleanup (children stopped, work directory removed); SIGUSR1 is the benchmark's "done". */
+static void *signal_watch(void *arg)
+{
+    cluster *b = arg;
+    int sig = 0;
+    if (sigwait(&b->sigs, &sig) == 0 && sig != SIGUSR1) {
+        fprintf(stderr, "cairn-bench cluster: signal %d: stopping\n", sig);
+        atomic_store(&b->interrupted, 1);
+        atomic_store(&b->stop_senders, 1);
+    }
+    return NULL;
+}
+
 static int parse_args(cluster *b, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
@@ -1160,7 +1189,7 @@ static int parse_args(cluster *b, int argc, char **argv)
             b->devices = v;
         else if (!strcmp(argv[i], "--seconds") && v >= 1 && v <= 3600)
             b->seconds = v;
-        else if (!strcmp(argv[i], "--connections") && v >= 1 && v * b->validators <= MAX_CONNS)
+        else if (!strcmp(argv[i], "--connections") && v >= 1 && v <= MAX_CONNS_PER_NODE)
             b->conns_per_validator = (unsigned)v;
         else if (!strcmp(argv[i], "--window") && v >= 1 && v <= 1000000)
             b->window = (unsigned)v;
@@ -1251,6 +1280,7 @@ int bench_cluster(int argc, char **argv)
 {
     cluster *b = calloc(1, sizeof *b);
     if (!b) return cli_fail(CAIRN_ENOMEM, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they happen, also into a file */
     b->validators = 4;
     b->conns_per_validator = 16; /* admission answers per batch: keep enough in flight */
     b->devices = 2000;
@@ -1276,10 +1306,21 @@ int bench_cluster(int argc, char **argv)
         return cli_fail(CAIRN_ENOMEM, NULL);
     }
     strcpy(b->dir, "/tmp/cairn-bench-cluster-XXXXXX");
-    if (pthread_mutex_init(&b->lock, NULL) != 0) {
+    pthread_t wth;
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigemptyset(&ign.sa_mask);
+    sigemptyset(&b->sigs);
+    sigaddset(&b->sigs, SIGINT);
+    sigaddset(&b->sigs, SIGTERM);
+    sigaddset(&b->sigs, SIGHUP);
+    sigaddset(&b->sigs, SIGUSR1);
+    /* Every thread created from here on inherits the mask; stdout may be a closed pipe. */
+    if (pthread_mutex_init(&b->lock, NULL) != 0 || sigaction(SIGPIPE, &ign, NULL) != 0 ||
+        pthread_sigmask(SIG_BLOCK, &b->sigs, NULL) != 0 ||
+        pthread_create(&wth, NULL, signal_watch, b) != 0) {
         cairn_sig_ctx_free(b->sig);
         free(b);
-        return cli_fail(CAIRN_ENOMEM, NULL);
+        return cli_fail(CAIRN_ENOMEM, "signal setup");
     }
     if (!mkdtemp(b->dir)) {
         rc = cli_fail(cairn_err_from_errno(errno), "mkdtemp");
@@ -1381,7 +1422,7 @@ stall_half:
     rc = 1;
     goto out;
 load_failed:
-    rc = cli_fail(err, "load run");
+    rc = atomic_load(&b->interrupted) ? 130 : cli_fail(err, "load run");
     for (size_t i = 0; i < b->ch.n; i++) {
         int st;
         if (b->ch.pid[i] > 0 && waitpid(b->ch.pid[i], &st, WNOHANG) == b->ch.pid[i]) {
@@ -1395,6 +1436,7 @@ load_failed:
         }
     }
 out:
+    if (atomic_load(&b->interrupted)) rc = 130;
     if (follower_started) {
         atomic_store(&b->stop_follower, 1);
         pthread_join(fth, NULL);
@@ -1412,6 +1454,8 @@ out:
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
         if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", b->dir);
     }
+    pthread_kill(wth, SIGUSR1);
+    pthread_join(wth, NULL);
     pthread_mutex_destroy(&b->lock);
     free(b);
     return rc;
