@@ -36,11 +36,11 @@
  *
  * Output: a human table, then one JSON line per run (exit 0); 1 when the cluster stalled
  * (nothing committed for 10 s with transactions outstanding: the node heights are printed and
- * the work directory is kept), 130 after SIGINT/SIGTERM/SIGHUP, 2 bad arguments, 3 setup or
- * I/O failure. Every child process gets SIGTERM (then SIGKILL after 10 s) when the benchmark
- * ends, also on errors and signals (a sigwait thread turns those into an orderly stop); a child
- * also gets SIGTERM if the benchmark dies anyway (PR_SET_PDEATHSIG). --keep keeps the work
- * directory (node logs, etcd logs).
+ * the work directory is kept), 130 after SIGINT/SIGTERM/SIGHUP, 2 for bad arguments; other
+ * failures exit with the CLI's code for their error (README "Exit codes"). Every child process gets
+ * SIGTERM (then SIGKILL after 10 s) when the benchmark ends, also on errors and signals (a sigwait
+ * thread turns those into an orderly stop); a child also gets SIGTERM if the benchmark dies anyway
+ * (PR_SET_PDEATHSIG). --keep keeps the work directory (node logs, etcd logs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
