@@ -1,7 +1,9 @@
 #include "ledger/tx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "ledger/canon.h"
 #include "ledger/codec.h"
 #include "ledger/hash.h"
 
@@ -137,4 +139,47 @@ int cairn_tx_verify(const cairn_sig_ctx *ctx, const cairn_tx *tx, const char *ch
     return cairn_tx_verify_parts(ctx, chain_id, tx->env->body.data, tx->env->body.len,
                                  (uint8_t)tx->env->alg, tx->env->signer.data, tx->env->signer.len,
                                  tx->env->signature.data, tx->env->signature.len);
+}
+
+int cairn_tx_verify_many(const cairn_sig_ctx *ctx, const char *chain_id, const uint8_t *const *raw,
+                         const size_t *len, size_t n, int *results)
+{
+    if (n == 0) return 0;
+    cairn_tx *txs = calloc(n, sizeof *txs);
+    cairn_buf *in = calloc(n, sizeof *in);
+    cairn_sig_item *items = calloc(n, sizeof *items);
+    uint8_t(*dig)[32] = calloc(n, 32);
+    int *res = calloc(n, sizeof *res);
+    size_t *which = calloc(n, sizeof *which);
+    size_t k = 0;
+    int err = txs && in && items && dig && res && which ? 0 : CAIRN_ENOMEM;
+    for (size_t i = 0; !err && i < n; i++) {
+        if ((results[i] = cairn_tx_decode(&txs[i], raw[i], len[i], chain_id))) {
+            if (results[i] == CAIRN_ENOMEM) err = CAIRN_ENOMEM;
+            continue;
+        }
+        cairn_tx_signing_input(&in[i], chain_id, txs[i].env->body.data, txs[i].env->body.len);
+        if ((err = cairn_buf_finish(&in[i]))) break;
+        cairn_sig_item *it = &items[k];
+        it->alg = (cairn_sig_alg)txs[i].env->alg;
+        it->pk = txs[i].env->signer.data;
+        it->pk_len = txs[i].env->signer.len;
+        it->sig = txs[i].env->signature.data;
+        it->sig_len = txs[i].env->signature.len;
+        cairn_signed_message(it->alg, in[i].p, in[i].len, dig[i], &it->msg, &it->msg_len);
+        which[k++] = i;
+    }
+    if (!err && k && cairn_sig_verify_many(ctx, res, items, k) == CAIRN_ENOMEM) err = CAIRN_ENOMEM;
+    for (size_t j = 0; !err && j < k; j++) results[which[j]] = res[j];
+    for (size_t i = 0; i < n; i++) {
+        if (txs && txs[i].env) cairn_tx_free(&txs[i]);
+        if (in) cairn_buf_free(&in[i]);
+    }
+    free(txs);
+    free(in);
+    free(items);
+    free(dig);
+    free(res);
+    free(which);
+    return err;
 }

@@ -69,6 +69,15 @@ CAIRN_MUST_CHECK int cairn_tx_verify_parts(const cairn_sig_ctx *ctx, const char 
                                            const uint8_t *signer, size_t signer_len,
                                            const uint8_t *sig, size_t sig_len);
 
+/*
+ * Decodes and verifies n transactions (raw[i], len[i]) together, Ed25519 signatures in one batch
+ * (cairn_sig_verify_many): results[i] = 0, the decode error, or the CAIRN_ESIG_* code. Returns
+ * 0 or CAIRN_ENOMEM (then results are unspecified).
+ */
+CAIRN_MUST_CHECK int cairn_tx_verify_many(const cairn_sig_ctx *ctx, const char *chain_id,
+                                          const uint8_t *const *raw, const size_t *len, size_t n,
+                                          int *results);
+
 /* tx_hash of a body. */
 void cairn_tx_hash(uint8_t out[32], const char *chain_id, const uint8_t *body, size_t len);
 

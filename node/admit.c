@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger/canon.h"
 #include "ledger/tx.h"
 
 struct cairn_admit {
@@ -24,42 +23,19 @@ struct cairn_admit {
 /* Verifies jobs[0..n) together and reports each. */
 static void verify_batch(cairn_admit *a, cairn_admit_job *jobs, size_t n)
 {
-    cairn_tx *txs = calloc(n, sizeof *txs);
-    cairn_buf *in = calloc(n, sizeof *in);
-    cairn_sig_item *items = calloc(n, sizeof *items);
-    uint8_t(*dig)[32] = calloc(n, 32);
-    int *res = calloc(n, sizeof *res), *err = calloc(n, sizeof *err);
-    size_t *which = calloc(n, sizeof *which);
-    size_t k = 0;
-    int oom = !txs || !in || !items || !dig || !res || !err || !which;
-    for (size_t i = 0; !oom && i < n; i++) {
-        /* Already decoded once by the API thread: a failure here is out of memory. */
-        if ((err[i] = cairn_tx_decode(&txs[i], jobs[i].raw, jobs[i].len, a->chain_id))) continue;
-        cairn_tx_signing_input(&in[i], a->chain_id, txs[i].env->body.data, txs[i].env->body.len);
-        if ((err[i] = cairn_buf_finish(&in[i]))) continue;
-        cairn_sig_item *it = &items[k];
-        it->alg = (cairn_sig_alg)txs[i].env->alg;
-        it->pk = txs[i].env->signer.data;
-        it->pk_len = txs[i].env->signer.len;
-        it->sig = txs[i].env->signature.data;
-        it->sig_len = txs[i].env->signature.len;
-        cairn_signed_message(it->alg, in[i].p, in[i].len, dig[i], &it->msg, &it->msg_len);
-        which[k++] = i;
+    const uint8_t **raw = malloc(n * sizeof *raw);
+    size_t *len = malloc(n * sizeof *len);
+    int *res = malloc(n * sizeof *res);
+    int err = raw && len && res ? 0 : CAIRN_ENOMEM;
+    for (size_t i = 0; !err && i < n; i++) {
+        raw[i] = jobs[i].raw;
+        len[i] = jobs[i].len;
     }
-    if (!oom && k && cairn_sig_verify_many(a->sig, res, items, k) == CAIRN_ENOMEM) oom = 1;
-    for (size_t j = 0; !oom && j < k; j++) err[which[j]] = res[j];
-    for (size_t i = 0; i < n; i++) {
-        if (txs && txs[i].env) cairn_tx_free(&txs[i]);
-        if (in) cairn_buf_free(&in[i]);
-        a->done(a->ctx, &jobs[i], oom ? CAIRN_ENOMEM : err[i]);
-    }
-    free(txs);
-    free(in);
-    free(items);
-    free(dig);
+    if (!err) err = cairn_tx_verify_many(a->sig, a->chain_id, raw, len, n, res);
+    for (size_t i = 0; i < n; i++) a->done(a->ctx, &jobs[i], err ? err : res[i]);
+    free(raw);
+    free(len);
     free(res);
-    free(err);
-    free(which);
 }
 
 static void *run(void *arg)

@@ -22,12 +22,14 @@
 
 #define BATCH_INTERVAL_MS    10u /* cut a batch at least this often when txs are queued */
 #define BATCH_MAX_BYTES      (1u << 20)
-#define IDLE_PROPOSE_MS      200u   /* an idle leader proposes an empty block after this */
+#define IDLE_PROPOSE_MAX_MS  500u /* cap of block.interval_ms: half the base round timeout */
 #define REPROPOSE_AFTER_MS   5000u  /* a batch proposed but not committed becomes available again */
 #define FETCH_RETRY_MS       300u   /* re-request a missing batch or payload from another peer */
 #define MAX_FUTURE_TIME_MS   10000u /* a payload time further ahead of our clock is not voted */
 #define CERT_WINDOW          256u   /* ledger heights whose commit signatures are collected */
 #define HOUSEKEEPING_MS      50u
+#define STEP_DEPTH_CACHED    8
+#define SIG_UNCHECKED        1      /* batch_obj.sig_ok: not verified yet (a positive value) */
 #define MAX_BATCHES_PER_PEER 1024u  /* uncommitted batches held from one peer (memory bound) */
 #define WANT_GIVE_UP_MS      60000u /* stop fetching an object nobody could send */
 
@@ -46,7 +48,7 @@ typedef struct batch_obj {
     Cairn__V1__ConsensusEnvelope *msg; /* decoded: tx bytes point into it */
     uint32_t n;
     uint8_t (*hashes)[32];
-    int *sig_ok; /* 0 or the CAIRN_E* result of each transaction's decode + signature check */
+    int *sig_ok; /* 0, SIG_UNCHECKED, or the CAIRN_E* code of its decode or signature check */
     int proposed;
     uint64_t proposed_at_ms;
     uint64_t seq;    /* arrival order: the leader proposes oldest first */
@@ -117,7 +119,8 @@ struct cairn_replica {
     uint8_t pk[64], sk[64]; /* Ed25519 expanded secret key (sk) */
     cairn_net *net;
     cairn_core *core;
-    cairn_actions *acts;
+    cairn_actions *acts_at[STEP_DEPTH_CACHED]; /* per nesting depth of step() */
+    unsigned depth;
     cairn_block genesis_block;
     cairn_qc genesis_qc;
     uv_timer_t core_timer, batch_timer, house_timer, idle_timer;
@@ -136,6 +139,7 @@ struct cairn_replica {
     wait_vote waits[MAX_WAIT_VOTES];
     commit_item *commits; /* queue of committed blocks waiting to be applied */
     size_t n_commits, cap_commits;
+    uint64_t idle_ms; /* an idle leader proposes an empty block after this */
     uint64_t timer_deadline_ms; /* the core's requested TICK time (mono_ms clock) */
     int payload_round_pending;
     uint64_t payload_round;
@@ -519,64 +523,24 @@ static int batch_make(cairn_replica *r, uint8_t *env, size_t len, int own, batch
     b->n = (uint32_t)tb->n_txs;
     b->hashes = calloc(b->n, 32);
     b->sig_ok = calloc(b->n, sizeof *b->sig_ok);
-    cairn_tx *txs = calloc(b->n, sizeof *txs);
-    cairn_sig_item *items = calloc(b->n, sizeof *items);
-    int *res = calloc(b->n, sizeof *res);
-    size_t *which = calloc(b->n, sizeof *which);
-    cairn_buf *inputs = calloc(b->n, sizeof *inputs);
-    uint8_t(*dig)[32] = calloc(b->n, 32);
-    if (!b->hashes || !b->sig_ok || !txs || !items || !res || !which || !inputs || !dig) {
-        err = CAIRN_ENOMEM;
-        goto out;
-    }
-    size_t k = 0;
-    uint64_t t0 = nanos();
-    for (uint32_t i = 0; i < b->n; i++) {
+    if (!b->hashes || !b->sig_ok) err = CAIRN_ENOMEM;
+    /* Only the hashes now; signatures are checked when a block commits the batch, all of the
+     * block's together (one large batch verification, and none for batches never committed).
+     * Our own batches were checked at admission. */
+    for (uint32_t i = 0; !err && i < b->n; i++) {
         const ProtobufCBinaryData *raw = &tb->txs[i];
-        int e = cairn_tx_decode(&txs[i], raw->data, raw->len, r->g->chain_id);
+        cairn_tx tx;
+        int e = cairn_tx_decode(&tx, raw->data, raw->len, r->g->chain_id);
+        if (e == CAIRN_ENOMEM) err = e;
         if (e) {
             b->sig_ok[i] = e;
             cairn_sha256_oneshot(b->hashes[i], raw->data, raw->len);
             continue;
         }
-        memcpy(b->hashes[i], txs[i].hash, 32);
-        if (own) continue;
-        cairn_tx_signing_input(&inputs[i], r->g->chain_id, txs[i].env->body.data,
-                               txs[i].env->body.len);
-        if ((e = cairn_buf_finish(&inputs[i]))) {
-            err = e;
-            goto out;
-        }
-        cairn_sig_item *it = &items[k];
-        it->alg = (cairn_sig_alg)txs[i].env->alg;
-        it->pk = txs[i].env->signer.data;
-        it->pk_len = txs[i].env->signer.len;
-        it->sig = txs[i].env->signature.data;
-        it->sig_len = txs[i].env->signature.len;
-        cairn_signed_message(it->alg, inputs[i].p, inputs[i].len, dig[i], &it->msg, &it->msg_len);
-        which[k++] = i;
+        memcpy(b->hashes[i], tx.hash, 32);
+        b->sig_ok[i] = own ? 0 : SIG_UNCHECKED;
+        cairn_tx_free(&tx);
     }
-    if (k) {
-        int e = cairn_sig_verify_many(r->c.sig, res, items, k);
-        if (e == CAIRN_ENOMEM) {
-            err = e;
-            goto out;
-        }
-        for (size_t j = 0; j < k; j++) b->sig_ok[which[j]] = res[j];
-        ST_ADD(r, sigs_verified, k);
-        ST_ADD(r, sig_verify_ns, nanos() - t0);
-    }
-out:
-    for (uint32_t i = 0; txs && i < b->n; i++) {
-        if (txs[i].env) cairn_tx_free(&txs[i]);
-        if (inputs) cairn_buf_free(&inputs[i]);
-    }
-    free(txs);
-    free(items);
-    free(res);
-    free(which);
-    free(inputs);
-    free(dig);
     if (err) {
         batch_free(b);
         return err;
@@ -936,16 +900,26 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
     return 0;
 }
 
+/* Steps nest (a PERSIST_DONE or a payload answer steps again while actions are handled), so
+ * each depth keeps its own action buffer (168 KiB: allocated once, not per step). */
 static int step(cairn_replica *r, const cairn_input *in)
 {
     if (r->stopped) return 0;
-    cairn_actions *a = malloc(sizeof *a);
-    if (!a) return CAIRN_ENOMEM;
+    cairn_actions *a;
+    if (r->depth < STEP_DEPTH_CACHED) {
+        if (!r->acts_at[r->depth] && !(r->acts_at[r->depth] = malloc(sizeof *a)))
+            return CAIRN_ENOMEM;
+        a = r->acts_at[r->depth];
+    } else if (!(a = malloc(sizeof *a))) {
+        return CAIRN_ENOMEM;
+    }
+    r->depth++;
     int err = cairn_core_step(r->core, in, a);
     rlog(r, CAIRN_LOG_TRACE, "msg=\"core step\" input=%d result=%s actions=%zu", in->type,
          err ? cairn_err_name(err) : "ok", a->n);
     int herr = handle_actions(r, a);
-    free(a);
+    r->depth--;
+    if (r->depth >= STEP_DEPTH_CACHED) free(a);
     return err ? err : herr;
 }
 
@@ -990,7 +964,7 @@ static void on_idle(uv_timer_t *t)
 }
 
 /* Answers the core's NEED_PAYLOAD: the batches nobody proposed yet, oldest first, up to a
- * ledger block's limit; or waits (up to IDLE_PROPOSE_MS) when there are none. */
+ * ledger block's limit; or waits (up to idle_ms) when there are none. */
 static void answer_payload(cairn_replica *r, int force_empty)
 {
     if (!r->payload_round_pending) return;
@@ -1005,9 +979,9 @@ static void answer_payload(cairn_replica *r, int force_empty)
         if (!b->proposed) avail[na++] = b;
     }
     if (na == 0 && !force_empty && !tree_has_payload(r) &&
-        now < r->payload_asked_ms + IDLE_PROPOSE_MS) {
+        now < r->payload_asked_ms + r->idle_ms) {
         free(avail);
-        uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + IDLE_PROPOSE_MS - now, 0);
+        uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + r->idle_ms - now, 0);
         return;
     }
     qsort(avail, na, sizeof *avail, cmp_seq);
@@ -1229,6 +1203,36 @@ static int put_committed(cairn_replica *r, cairn_txn *t, const cairn_block *b, c
     return err;
 }
 
+/* Verifies, in one batch, the signatures of the block's transactions not checked yet. */
+static int verify_unchecked(cairn_replica *r, const cairn_log_leaf *leaves, int *sig_ok, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += sig_ok[i] == SIG_UNCHECKED;
+    if (k == 0) return 0;
+    const uint8_t **raw = malloc(k * sizeof *raw);
+    size_t *len = malloc(k * sizeof *len), *which = malloc(k * sizeof *which);
+    int *res = malloc(k * sizeof *res);
+    int err = raw && len && which && res ? 0 : CAIRN_ENOMEM;
+    for (size_t i = 0, j = 0; !err && i < n; i++) {
+        if (sig_ok[i] != SIG_UNCHECKED) continue;
+        raw[j] = leaves[i].data;
+        len[j] = leaves[i].len;
+        which[j++] = i;
+    }
+    uint64_t t0 = nanos();
+    if (!err) err = cairn_tx_verify_many(r->c.sig, r->g->chain_id, raw, len, k, res);
+    for (size_t j = 0; !err && j < k; j++) sig_ok[which[j]] = res[j];
+    if (!err) {
+        ST_ADD(r, sigs_verified, k);
+        ST_ADD(r, sig_verify_ns, nanos() - t0);
+    }
+    free(raw);
+    free(len);
+    free(which);
+    free(res);
+    return err;
+}
+
 /* Applies one committed block: its transactions (without duplicates) as one ledger block. */
 static int apply_commit(cairn_replica *r, const commit_item *ci)
 {
@@ -1295,6 +1299,7 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
         if (!err) err = put_obj(t, 'T', b->digest, b->env, b->env_len);
     }
     if (!err && body) err = put_obj(t, 'P', body->digest, body->env, body->env_len);
+    if (!err && n > 0) err = verify_unchecked(r, leaves, sig_ok, n);
     if (!err && n > 0) {
         cairn_header head;
         err = cairn_chain_head(t, &head, NULL);
@@ -1823,6 +1828,8 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
         return CAIRN_EUNSUPPORTED;
     }
     crypto_sign_seed_keypair(r->pk, r->sk, cfg->seed);
+    r->idle_ms = cfg->cfg->block_interval_ms < IDLE_PROPOSE_MAX_MS ? cfg->cfg->block_interval_ms
+                                                                    : IDLE_PROPOSE_MAX_MS;
     r->core = calloc(1, sizeof *r->core);
     r->tos = calloc(TO_ROUNDS, sizeof *r->tos);
     r->certs = calloc(CERT_WINDOW, sizeof *r->certs);
@@ -1855,6 +1862,14 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
     ST_SET(r, cons_height, rs.root.height);
     if ((err = cairn_core_init(r->core, &cc, &rs))) {
         snprintf(msg, msg_cap, "cannot start the consensus core: %s", cairn_strerror(err));
+        goto fail;
+    }
+    if (cfg->cfg->n_peers != 0 && cfg->cfg->n_peers != r->n) {
+        snprintf(msg, msg_cap,
+                 "p2p.peers lists %zu addresses; it must be empty (dial the genesis addresses) or "
+                 "list one per genesis validator, in order (%u)",
+                 cfg->cfg->n_peers, r->n);
+        err = CAIRN_ECONFIG;
         goto fail;
     }
     for (uint32_t i = 0; i < r->n; i++) {
@@ -1950,6 +1965,7 @@ void cairn_replica_stop(cairn_replica *r)
     h32map_free(&r->batches);
     h32map_free(&r->bodies);
     h32map_free(&r->qcs);
+    for (unsigned i = 0; i < STEP_DEPTH_CACHED; i++) free(r->acts_at[i]);
     free(r->wants);
     free(r->commits);
     free(r->core);
