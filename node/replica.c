@@ -971,7 +971,8 @@ static void answer_payload(cairn_replica *r, int force_empty)
     uint64_t now = mono_ms();
     batch_obj **avail = NULL;
     size_t na = 0;
-    if (r->batches.n) avail = malloc(r->batches.n * sizeof *avail);
+    if (r->batches.n && !(avail = malloc(r->batches.n * sizeof *avail)))
+        rlog(r, CAIRN_LOG_WARN, "msg=\"out of memory: proposing an empty block\"");
     for (size_t i = 0; avail && i < r->batches.cap; i++) {
         if (!r->batches.s[i].used) continue;
         batch_obj *b = (batch_obj *)(uintptr_t)r->batches.s[i].val;
@@ -984,7 +985,7 @@ static void answer_payload(cairn_replica *r, int force_empty)
         uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + r->idle_ms - now, 0);
         return;
     }
-    qsort(avail, na, sizeof *avail, cmp_seq);
+    if (na > 1) qsort(avail, na, sizeof *avail, cmp_seq); /* avail is NULL when na == 0 */
     cairn_input in = {.type = CAIRN_IN_PAYLOAD, .now_ms = now};
     in.u.payload.round = r->payload_round;
     size_t take = 0, txs = 0;
