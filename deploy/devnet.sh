@@ -42,16 +42,29 @@ stop_nodes() {
 trap stop_nodes EXIT
 trap 'exit 130' INT TERM # the EXIT trap stops the nodes
 
-# wait_healthy URL PID LOG: until URL/healthz answers 200; fails if the node exits or after 15 s.
+# ports_free FIRST COUNT: fails, naming it, if something already listens on a port of the range
+# (another node would answer our health checks and the demo).
+ports_free() {
+  local p
+  for ((p = $1; p < $1 + $2; p++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "port $p is in use (another devnet?): stop it or set CAIRN_PORT" >&2
+      return 1
+    fi
+  done
+}
+
+# wait_healthy URL PID LOG: until URL/healthz answers 200 from our node; fails if it exits or
+# after 15 s.
 wait_healthy() {
   local _
   for _ in $(seq 150); do
-    curl -sf "$1/healthz" >/dev/null && return 0
     if ! kill -0 "$2" 2>/dev/null; then
-      echo "cairnd for $1 exited (a port in use? then set CAIRN_PORT). Last lines of $3:" >&2
+      echo "cairnd for $1 exited. Last lines of $3:" >&2
       tail -n 5 "$3" >&2
       return 1
     fi
+    curl -sf "$1/healthz" >/dev/null && kill -0 "$2" 2>/dev/null && return 0
     sleep 0.1
   done
   echo "$1 did not become healthy within 15 s; see $3" >&2
@@ -60,6 +73,7 @@ wait_healthy() {
 
 if [ "$MODE" = single ]; then
   HOME_DIR=cairn-dev
+  ports_free "$PORT" 1
   build/bin/cairnd --dev --home "$HOME_DIR" --port "$PORT" &
   PIDS+=($!)
   wait_healthy "http://127.0.0.1:$PORT" "${PIDS[0]}" /dev/null
@@ -68,6 +82,7 @@ else
   N=${CAIRN_VALIDATORS:-4}
   HOME_DIR=cairn-devnet
   build/bin/cairnd --init-devnet "$HOME_DIR" --validators "$N" --base-port "$PORT"
+  ports_free "$PORT" $((2 * N))
   for ((i = 0; i < N; i++)); do
     LOG=$HOME_DIR/node$i/cairnd.log
     printf '\n== cairnd --home %s/node%d started %s\n' "$HOME_DIR" "$i" "$(date -u +%FT%TZ)" >>"$LOG"

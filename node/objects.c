@@ -216,3 +216,27 @@ int cairn_object_request_encode(const uint8_t (*digests)[32], size_t n, uint8_t 
     free(d);
     return err;
 }
+
+int cairn_commit_vote_request_encode(uint64_t height, uint8_t **out, size_t *len)
+{
+    Cairn__V1__CommitVoteRequest rq = CAIRN__V1__COMMIT_VOTE_REQUEST__INIT;
+    rq.height = height;
+    Cairn__V1__ConsensusEnvelope e = CAIRN__V1__CONSENSUS_ENVELOPE__INIT;
+    e.msg_case = CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE_REQUEST;
+    e.commit_vote_request = &rq;
+    return pack(&e, out, len);
+}
+
+int cairn_commit_vote_request_decode(const uint8_t *p, size_t len, uint64_t *height)
+{
+    *height = 0;
+    Cairn__V1__ConsensusEnvelope *e;
+    int err = unpack(p, len, CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE_REQUEST, &e);
+    if (err) return err;
+    if (e->commit_vote_request->height == 0)
+        err = CAIRN_ECONS_MALFORMED;
+    else
+        *height = e->commit_vote_request->height;
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+    return err;
+}

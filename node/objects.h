@@ -59,6 +59,11 @@ CAIRN_MUST_CHECK int cairn_commit_vote_encode(const cairn_commit_vote *v, uint8_
                                               size_t *len);
 CAIRN_MUST_CHECK int cairn_commit_vote_decode(const uint8_t *p, size_t len, cairn_commit_vote *v);
 
+/* A request for validators' commit votes on ledger block `height` (height >= 1). */
+CAIRN_MUST_CHECK int cairn_commit_vote_request_encode(uint64_t height, uint8_t **out, size_t *len);
+CAIRN_MUST_CHECK int cairn_commit_vote_request_decode(const uint8_t *p, size_t len,
+                                                      uint64_t *height);
+
 /* Encodes a request for objects by digest (batches or payloads). */
 CAIRN_MUST_CHECK int cairn_object_request_encode(const uint8_t (*digests)[32], size_t n,
                                                  uint8_t **out, size_t *len);

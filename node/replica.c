@@ -22,7 +22,7 @@
 
 #define BATCH_INTERVAL_MS    10u /* cut a batch at least this often when txs are queued */
 #define BATCH_MAX_BYTES      (1u << 20)
-#define IDLE_PROPOSE_MAX_MS  500u /* cap of block.interval_ms: half the base round timeout */
+#define IDLE_PROPOSE_MAX_MS  500u   /* cap of block.interval_ms: half the base round timeout */
 #define REPROPOSE_AFTER_MS   5000u  /* a batch proposed but not committed becomes available again */
 #define FETCH_RETRY_MS       300u   /* re-request a missing batch or payload from another peer */
 #define MAX_FUTURE_TIME_MS   10000u /* a payload time further ahead of our clock is not voted */
@@ -115,6 +115,7 @@ typedef struct cert_slot {
     cairn_certificate cert; /* sigs matching local_hash (or the first hash seen before local) */
     uint8_t seen_hash[32];
     uint64_t signers[2]; /* bitmap of validators whose signature is in cert (128 max) */
+    uint64_t local_at_ms, asked_at_ms; /* when we applied it; when we last asked for votes */
 } cert_slot;
 
 struct cairn_replica {
@@ -1061,20 +1062,20 @@ static void answer_payload(cairn_replica *r, int force_empty)
     }
     batch_obj **avail = NULL;
     size_t na = 0;
-    if (r->batches.n) avail = malloc(r->batches.n * sizeof *avail);
+    if (r->batches.n && !(avail = malloc(r->batches.n * sizeof *avail)))
+        rlog(r, CAIRN_LOG_WARN, "msg=\"out of memory: proposing an empty block\"");
     for (size_t i = 0; avail && i < r->batches.cap; i++) {
         if (!r->batches.s[i].used) continue;
         batch_obj *b = (batch_obj *)(uintptr_t)r->batches.s[i].val;
         if (b->proposed && now > b->proposed_at_ms + REPROPOSE_AFTER_MS) b->proposed = 0;
         if (!b->proposed) avail[na++] = b;
     }
-    if (na == 0 && !force_empty && !tree_has_payload(r) &&
-        now < r->payload_asked_ms + r->idle_ms) {
+    if (na == 0 && !force_empty && !tree_has_payload(r) && now < r->payload_asked_ms + r->idle_ms) {
         free(avail);
         uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + r->idle_ms - now, 0);
         return;
     }
-    if (na > 1) qsort(avail, na, sizeof *avail, cmp_seq);
+    if (na > 1) qsort(avail, na, sizeof *avail, cmp_seq); /* avail is NULL when na == 0 */
     cairn_input in = {.type = CAIRN_IN_PAYLOAD, .now_ms = now};
     in.u.payload.round = r->payload_round;
     size_t take = 0, txs = 0;
@@ -1206,6 +1207,7 @@ static void cert_local(cairn_replica *r, uint64_t height, const uint8_t hash[32]
         s->cert.height = h;
     }
     s->have_local = 1;
+    s->local_at_ms = mono_ms();
     memcpy(s->local_hash, hash, 32);
     memcpy(s->cert.block_hash, hash, 32);
     uint8_t sig[64];
@@ -1224,6 +1226,50 @@ static void cert_local(cairn_replica *r, uint64_t height, const uint8_t hash[32]
         broadcast_slots(r, p, len);
         free(p);
     }
+}
+
+/* Asks again for the votes of recent blocks still uncertified here half a second after we
+ * applied them (we were away when their votes went round, or votes were lost). */
+static void ask_missing_votes(cairn_replica *r)
+{
+    uint64_t cur = atomic_load(&r->st[ST_IDX(ledger_height)]), now = mono_ms();
+    for (uint64_t h = cur; h > 0 && h + 8 > cur; h--) {
+        cert_slot *s = &r->certs[h % CERT_WINDOW];
+        if (s->height != h || !s->have_local || s->done || now < s->local_at_ms + 500 ||
+            (s->asked_at_ms && now < s->asked_at_ms + 1000))
+            continue;
+        s->asked_at_ms = now;
+        uint8_t *p;
+        size_t len;
+        if (cairn_commit_vote_request_encode(h, &p, &len) == 0) {
+            broadcast_slots(r, p, len); /* the previous set certifies the epoch-change block */
+            free(p);
+        }
+    }
+}
+
+/* A peer asks for our vote on ledger block `height`: sign it again (Ed25519 is deterministic,
+ * so this is the same signature) and send it. */
+static int on_commit_vote_request(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len)
+{
+    uint64_t h;
+    int err = cairn_commit_vote_request_decode(p, len, &h);
+    if (err) return err;
+    cairn_txn *t;
+    cairn_commit_vote cv = {.height = h, .validator = set_index(cert_set(r, h), r->my_id)};
+    if (cv.validator == NO_SLOT) return 0; /* we do not certify that block */
+    if ((err = cairn_store_read_begin(r->c.store, &t))) return err;
+    cairn_header hdr;
+    err = cairn_chain_block(t, h, &hdr, cv.block_hash);
+    cairn_txn_abort(t);
+    if (err) return err == CAIRN_ENOENT ? 0 : err; /* not applied here yet */
+    if ((err = cairn_commit_sign(r->g->chain_id, h, cv.block_hash, r->c.seed, cv.sig))) return err;
+    uint8_t *out;
+    size_t olen;
+    if ((err = cairn_commit_vote_encode(&cv, &out, &olen))) return err;
+    send_slot(r, peer, out, olen);
+    free(out);
+    return 0;
 }
 
 static int on_commit_vote(cairn_replica *r, uint32_t peer, const uint8_t *p, size_t len)
@@ -2245,6 +2291,9 @@ static void on_message(void *ctx, uint32_t peer, const uint8_t *p, size_t len)
     case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE:
         err = on_commit_vote(r, peer, p, len);
         break;
+    case CAIRN__V1__CONSENSUS_ENVELOPE__MSG_COMMIT_VOTE_REQUEST:
+        err = on_commit_vote_request(r, peer, p, len);
+        break;
     default:
         break;
     }
@@ -2296,6 +2345,7 @@ static void on_house(uv_timer_t *t)
     fetch_wanted(r);
     objects_arrived(r);
     prune_qcs(r);
+    ask_missing_votes(r);
 }
 
 /* ---- lifecycle ---- */
@@ -2438,7 +2488,7 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
         return CAIRN_EINVAL;
     }
     r->idle_ms = cfg->cfg->block_interval_ms < IDLE_PROPOSE_MAX_MS ? cfg->cfg->block_interval_ms
-                                                                    : IDLE_PROPOSE_MAX_MS;
+                                                                   : IDLE_PROPOSE_MAX_MS;
     if (cfg->cfg->n_peers != 0 && cfg->cfg->n_peers != cfg->g->n_validators) {
         snprintf(msg, msg_cap,
                  "p2p.peers lists %zu addresses; it must be empty (dial the genesis addresses) or "

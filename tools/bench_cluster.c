@@ -5,7 +5,7 @@
  *   cairn-bench cluster [--validators V] [--devices D] [--seconds S] [--connections C]
  *                       [--window W] [--etcd-connections E] [--skip-etcd]
  *
- * Defaults: 4 validators, 2,000 devices, 20 s per run, 4 connections per validator, window
+ * Defaults: 4 validators, 2,000 devices, 20 s per run, 16 connections per validator, window
  * 4,000 transactions, 32 etcd connections per member.
  *
  * 1. Writes a V-validator devnet (cairn_node_devnet_init) into a temporary directory on free
@@ -20,7 +20,7 @@
  *    (GET /v1/blocks/{height}) and maps its tx hashes to their submit times: commit time is when
  *    the follower saw the block. At most W transactions are submitted and not yet committed
  *    (bounded outstanding).
- *      - probe:      2 s at full speed, to size the pre-signed pool of the next run;
+ *      - warm-up:    2 s at full speed (not reported);
  *      - saturation: S seconds as fast as the window allows;
  *      - half:       S seconds paced at half the saturation rate (open loop).
  *    committed_per_s counts the run's transactions committed while it was submitting, divided
@@ -34,9 +34,13 @@
  *    transaction's size through the v3 JSON gateway (POST /v3/kv/put) for S seconds: each PUT
  *    returns once it is committed by a quorum and fsynced.
  *
- * Output: a human table, then one JSON line per run. Every child process gets SIGTERM (then
- * SIGKILL) when the benchmark ends, also on errors; a child also gets SIGTERM if the
- * benchmark dies (PR_SET_PDEATHSIG).
+ * Output: a human table, then one JSON line per run (exit 0); 1 when the cluster stalled
+ * (nothing committed for 10 s with transactions outstanding: the node heights are printed and
+ * the work directory is kept), 130 after SIGINT/SIGTERM/SIGHUP, 2 for bad arguments; other
+ * failures exit with the CLI's code for their error (README "Exit codes"). Every child process gets
+ * SIGTERM (then SIGKILL after 10 s) when the benchmark ends, also on errors and signals (a sigwait
+ * thread turns those into an orderly stop); a child also gets SIGTERM if the benchmark dies anyway
+ * (PR_SET_PDEATHSIG). --keep keeps the work directory (node logs, etcd logs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,22 +76,25 @@
 #include "tools/cli_util.h"
 #include "tools/http_client.h"
 
-#define HOST           "127.0.0.1"
-#define MAX_VALIDATORS 16u
-#define MAX_CHILDREN   (MAX_VALIDATORS + 3u)
-#define MAX_CONNS      256u
-#define ETCD_MEMBERS   3u
-#define MAX_ETCD_CONNS 128u /* per member */
-#define REG_WINDOW     1000u
-#define PROBE_S        2.0
-#define PROBE_POOL     40000u
-#define MAX_POOL       2000000u
-#define DRAIN_S        30.0
-#define HEALTH_WAIT_S  20.0
-#define IO_TIMEOUT_S   15
-#define EXPIRY_BLOCKS  10000u
-#define VERIFY_SAMPLES 2000u
-#define RESP_MAX       ((size_t)8 << 20)
+#define HOST               "127.0.0.1"
+#define MAX_VALIDATORS     16u
+#define MAX_CHILDREN       (MAX_VALIDATORS + 3u)
+#define MAX_CONNS          256u
+#define MAX_CONNS_PER_NODE 60u /* below api.max_connections (64): room for the follower */
+#define ETCD_MEMBERS       3u
+#define MAX_ETCD_CONNS     128u /* per member */
+#define REG_WINDOW         1000u
+#define PROBE_S            2.0
+#define PROBE_POOL         40000u
+#define MAX_POOL           2000000u
+#define STALL_S            10.0
+#define DRAIN_S            30.0
+#define HEALTH_WAIT_S      20.0
+#define IO_TIMEOUT_S       15
+#define EXPIRY_BLOCKS      10000u
+#define FOLLOW_RETRIES     50 /* consecutive failed block reads, 0.1 s apart */
+#define VERIFY_SAMPLES     2000u
+#define RESP_MAX           ((size_t)8 << 20)
 
 /* ---- child processes ---- */
 
@@ -110,7 +117,12 @@ static int spawn(children *ch, char *const argv[], const char *log)
         return cairn_err_from_errno(e);
     }
     if (pid == 0) {
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        /* The benchmark blocks its stop signals (the watcher thread takes them): not so here. */
+        if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR ||
+            prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(127);
         if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(127);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
@@ -122,20 +134,25 @@ static int spawn(children *ch, char *const argv[], const char *log)
     return 0;
 }
 
-static int child_alive(pid_t pid)
+/* 0 once child i has exited (it is reaped then, and forgotten: its pid becomes -1). */
+static int child_alive(children *ch, size_t i)
 {
     int st;
-    return waitpid(pid, &st, WNOHANG) == 0;
+    if (ch->pid[i] <= 0) return 0;
+    if (waitpid(ch->pid[i], &st, WNOHANG) == 0) return 1;
+    ch->pid[i] = -1;
+    return 0;
 }
 
 /* SIGTERM to every child, SIGKILL to those still there after 10 s; reaps them all. */
 static void stop_children(children *ch)
 {
-    for (size_t i = 0; i < ch->n; i++) kill(ch->pid[i], SIGTERM);
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->pid[i] > 0) kill(ch->pid[i], SIGTERM);
     double deadline = bench_now() + 10;
     for (size_t i = 0; i < ch->n; i++) {
         int st;
-        while (waitpid(ch->pid[i], &st, WNOHANG) == 0) {
+        while (ch->pid[i] > 0 && waitpid(ch->pid[i], &st, WNOHANG) == 0) {
             if (bench_now() > deadline) {
                 kill(ch->pid[i], SIGKILL);
                 waitpid(ch->pid[i], &st, 0);
@@ -314,7 +331,7 @@ typedef struct cluster {
     /* options */
     unsigned validators, conns_per_validator, window, etcd_conns;
     uint64_t devices, seconds;
-    int skip_etcd;
+    int skip_etcd, keep;
     /* environment */
     char dir[64], cairnd[PATH_MAX];
     int dir_made;
@@ -333,11 +350,14 @@ typedef struct cluster {
     double rate;      /* paced transactions per second; 0 = as fast as the window allows */
     double t0, t_end; /* submitting window (bench_now seconds) */
     _Atomic int stop_senders, stop_follower;
+    _Atomic int interrupted; /* SIGINT, SIGTERM or SIGHUP arrived: wind down and clean up */
+    sigset_t sigs;           /* those, and SIGUSR1 (the watcher's "done") */
     _Atomic int64_t outstanding;
     _Atomic uint64_t submitted, admitted, refused, committed;
     _Atomic int follower_err;
     uint64_t next_height; /* the follower's next block */
-    _Atomic int64_t senders_done_ns;
+    _Atomic unsigned senders_done;
+    _Atomic uint64_t last_commit_ns; /* when the follower last stamped a transaction */
 } cluster;
 
 static uint64_t now_ns(void)
@@ -507,6 +527,10 @@ static void *sign_worker(void *arg)
     sign_job *j = arg;
     cluster *b = j->b;
     for (size_t i = j->lo; i < j->hi && !j->err; i++) {
+        if (atomic_load(&b->interrupted)) {
+            j->err = CAIRN_EAGAIN;
+            break;
+        }
         uint64_t k = j->first + i, d = k % b->devices;
         /* Anchor k is device d's (k / D + 1)-th anchor overall: sequences only grow. */
         j->err = build_anchor(b, j->p, i, d, k / b->devices + 1, b->nonce + i);
@@ -558,16 +582,24 @@ static void *follower(void *arg)
         return NULL;
     }
     char path[64];
+    unsigned failures = 0;
     while (!atomic_load(&b->stop_follower)) {
         snprintf(path, sizeof path, "/v1/blocks/%llu", (unsigned long long)b->next_height);
         int status;
         uint8_t *body;
         size_t len;
         int err = kc_request(&c, "GET", path, NULL, NULL, 0, &status, &body, &len);
+        if (err && ++failures <= FOLLOW_RETRIES) {
+            fprintf(stderr, "cairn-bench cluster: GET %s from node0: %s (retrying)\n", path,
+                    cairn_err_name(err));
+            usleep(100000);
+            continue;
+        }
         if (err) {
             atomic_store(&b->follower_err, err);
             break;
         }
+        failures = 0;
         uint64_t seen = now_ns();
         if (status == 404) {
             free(body);
@@ -594,6 +626,7 @@ static void *follower(void *arg)
             if (k < 0 || atomic_load(&p->commit_ns[k]) != 0) continue;
             p->result[k] = (int32_t)json_integer_value(json_array_get(results, i));
             atomic_store(&p->commit_ns[k], seen);
+            atomic_store(&b->last_commit_ns, seen);
             atomic_fetch_add(&b->committed, 1);
             atomic_fetch_sub(&b->outstanding, 1);
         }
@@ -619,8 +652,10 @@ static void *send_worker(void *arg)
     cluster *b = s->b;
     txpool *p = b->pool;
     kconn c;
-    if ((s->err = kc_init(&c, cairn_devnet_api_port(b->base_port, s->conn % b->validators))))
+    if ((s->err = kc_init(&c, cairn_devnet_api_port(b->base_port, s->conn % b->validators)))) {
+        atomic_fetch_add(&b->senders_done, 1);
         return NULL;
+    }
     double interval = b->rate > 0 ? (double)total_conns(b) / b->rate : 0;
     for (size_t k = 0; k < s->n_mine && !atomic_load(&b->stop_senders); k++) {
         if (interval > 0) {
@@ -643,6 +678,8 @@ static void *send_worker(void *arg)
         int err = kc_request(&c, "POST", "/v1/txs", "application/x-protobuf", p->raw[i], p->len[i],
                              &status, &resp, &len);
         if (err) {
+            fprintf(stderr, "cairn-bench cluster: POST /v1/txs to node%u (port %u): %s\n",
+                    s->conn % b->validators, c.port, cairn_err_name(err));
             s->err = err;
             atomic_fetch_sub(&b->outstanding, 1);
             break;
@@ -657,13 +694,22 @@ static void *send_worker(void *arg)
         }
     }
     kc_free(&c);
+    atomic_fetch_add(&b->senders_done, 1);
     return NULL;
 }
 
 typedef struct run_result {
     double seconds, committed_per_s, p50_ms, p99_ms;
     uint64_t submitted, admitted, refused, committed, committed_in_window, failed;
+    int stalled; /* nothing committed for STALL_S seconds with transactions outstanding */
 } run_result;
+
+/* 1 when transactions are outstanding and none committed for STALL_S seconds. */
+static int stalled(cluster *b)
+{
+    uint64_t now = now_ns(), last = atomic_load(&b->last_commit_ns);
+    return atomic_load(&b->outstanding) > 0 && now > last && now - last > (uint64_t)(STALL_S * 1e9);
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -700,8 +746,10 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
         atomic_store(&b->admitted, 0);
         atomic_store(&b->refused, 0);
         atomic_store(&b->committed, 0);
-        atomic_store(&b->stop_senders, 0);
+        atomic_store(&b->stop_senders, atomic_load(&b->interrupted));
+        atomic_store(&b->senders_done, 0);
         b->t0 = bench_now() + 0.05;
+        atomic_store(&b->last_commit_ns, (uint64_t)(b->t0 * 1e9));
         b->t_end = b->t0 + seconds;
         for (unsigned c = 0; c < nc && !err; c++) {
             if (pthread_create(&th[c], NULL, send_worker, &s[c]) != 0)
@@ -711,6 +759,15 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
         }
     }
     if (err) atomic_store(&b->stop_senders, 1);
+    int stall = 0;
+    while (!err && atomic_load(&b->senders_done) < started && !atomic_load(&b->follower_err)) {
+        if (stalled(b)) {
+            stall = 1;
+            atomic_store(&b->stop_senders, 1);
+            break;
+        }
+        usleep(20000);
+    }
     for (size_t c = 0; c < started; c++) {
         pthread_join(th[c], NULL);
         if (!err && s[c].err) err = s[c].err;
@@ -719,12 +776,15 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
     if (t_stop > b->t_end) t_stop = b->t_end;
     /* Drain: wait for what was admitted to commit. */
     double drain_end = bench_now() + DRAIN_S;
-    while (!err && atomic_load(&b->outstanding) > 0 && bench_now() < drain_end &&
-           !atomic_load(&b->follower_err))
+    while (!err && !stall && atomic_load(&b->outstanding) > 0 && bench_now() < drain_end &&
+           !atomic_load(&b->interrupted) && !atomic_load(&b->follower_err)) {
+        stall = stalled(b);
         usleep(2000);
+    }
     if (!err) err = atomic_load(&b->follower_err);
     if (!err) {
         memset(r, 0, sizeof *r);
+        r->stalled = stall;
         r->seconds = t_stop - b->t0;
         r->submitted = atomic_load(&b->submitted);
         r->admitted = atomic_load(&b->admitted);
@@ -757,20 +817,21 @@ static int run_pool(cluster *b, txpool *p, double rate, double seconds, run_resu
 
 /* ---- setup ---- */
 
-static int wait_healthy(cluster *b, unsigned port, pid_t pid)
+static int wait_healthy(cluster *b, unsigned port, size_t child)
 {
     char url[64];
     snprintf(url, sizeof url, "http://%s:%u/healthz", HOST, port);
     double end = bench_now() + HEALTH_WAIT_S;
-    while (bench_now() < end) {
+    while (bench_now() < end && !atomic_load(&b->interrupted)) {
         int status;
         uint8_t *body;
         size_t len;
-        if (cairn_http_get(url, 2000, &status, &body, &len) == 0) {
-            free(body);
-            if (status == 200) return 0;
-        }
-        if (!child_alive(pid)) {
+        int got = cairn_http_get(url, 2000, &status, &body, &len) == 0;
+        if (got) free(body);
+        /* Alive after answering: not another process's node on a port taken in between. */
+        int alive = child_alive(&b->ch, child);
+        if (got && status == 200 && alive) return 0;
+        if (!alive) {
             fprintf(stderr, "cairn-bench cluster: the process for %s exited (see %s)\n", url,
                     b->dir);
             return CAIRN_ECONNECT;
@@ -797,8 +858,7 @@ static int start_devnet(cluster *b)
         if ((err = spawn(&b->ch, argv, log))) return cli_fail(err, b->cairnd);
     }
     for (unsigned i = 0; i < b->validators; i++)
-        if ((err = wait_healthy(b, cairn_devnet_api_port(b->base_port, i), b->ch.pid[i])))
-            return err;
+        if ((err = wait_healthy(b, cairn_devnet_api_port(b->base_port, i), i))) return err;
     snprintf(home, sizeof home, "%s/admin.key", net);
     if ((err = cairn_keyfile_load(home, b->sig, &b->admin))) return cli_fail(err, home);
     cairn_org_id(b->org, "dev-org", 7);
@@ -903,6 +963,7 @@ static int verify_cost(const cluster *b, double *out)
 typedef struct etcd_worker {
     unsigned port, id;
     double t_end;
+    _Atomic int *stop;
     size_t value_bytes;
     uint64_t ok, failed;
     uint64_t *lat; /* ns, capacity lat_cap */
@@ -925,7 +986,7 @@ static void *etcd_put_worker(void *arg)
                           sodium_base64_ENCODED_LEN(w->value_bytes, sodium_base64_VARIANT_ORIGINAL),
                           val, w->value_bytes, sodium_base64_VARIANT_ORIGINAL);
     }
-    for (uint64_t k = 0; !w->err && bench_now() < w->t_end; k++) {
+    for (uint64_t k = 0; !w->err && bench_now() < w->t_end && !atomic_load(w->stop); k++) {
         char key[64], kb64[96];
         int kl = snprintf(key, sizeof key, "bench/%u/%llu", w->id, (unsigned long long)k);
         sodium_bin2base64(kb64, sizeof kb64, (const uint8_t *)key, (size_t)kl,
@@ -1022,11 +1083,12 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
         }
         free(body);
         for (size_t i = first_child; i < b->ch.n; i++)
-            if (!child_alive(b->ch.pid[i])) {
+            if (!child_alive(&b->ch, i)) {
                 fprintf(stderr, "cairn-bench cluster: etcd exited (see %s/etcd*.log)\n", b->dir);
                 return CAIRN_ECONNECT;
             }
-        if (bench_now() > end) return cli_fail(CAIRN_ETIMEOUT, "etcd cluster not healthy");
+        if (bench_now() > end || atomic_load(&b->interrupted))
+            return cli_fail(CAIRN_ETIMEOUT, "etcd cluster not healthy");
         usleep(100000);
     }
     {
@@ -1052,7 +1114,8 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
     double t0 = bench_now(), t_end = t0 + (double)b->seconds;
     size_t started = 0;
     for (unsigned i = 0; i < nw && !err; i++) {
-        w[i] = (etcd_worker){.port = base + 2 * (i % ETCD_MEMBERS),
+        w[i] = (etcd_worker){.stop = &b->interrupted,
+                             .port = base + 2 * (i % ETCD_MEMBERS),
                              .id = i,
                              .t_end = t_end,
                              .value_bytes = value_bytes,
@@ -1101,12 +1164,26 @@ static int etcd_bench(cluster *b, size_t value_bytes, etcd_result *out)
 
 /* ---- main ---- */
 
+/* The signal thread: SIGINT, SIGTERM or SIGHUP stop the load, and the benchmark ends through its
+ * normal cleanup (children stopped, work directory removed); SIGUSR1 is the benchmark's "done". */
+static void *signal_watch(void *arg)
+{
+    cluster *b = arg;
+    int sig = 0;
+    if (sigwait(&b->sigs, &sig) == 0 && sig != SIGUSR1) {
+        fprintf(stderr, "cairn-bench cluster: signal %d: stopping\n", sig);
+        atomic_store(&b->interrupted, 1);
+        atomic_store(&b->stop_senders, 1);
+    }
+    return NULL;
+}
+
 static int parse_args(cluster *b, int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
         uint64_t v;
-        if (!strcmp(argv[i], "--skip-etcd")) {
-            b->skip_etcd = 1;
+        if (!strcmp(argv[i], "--skip-etcd") || !strcmp(argv[i], "--keep")) {
+            *(argv[i][2] == 's' ? &b->skip_etcd : &b->keep) = 1;
             continue;
         }
         if (i + 1 >= argc || cli_parse_u64(argv[i + 1], &v)) goto bad;
@@ -1116,7 +1193,7 @@ static int parse_args(cluster *b, int argc, char **argv)
             b->devices = v;
         else if (!strcmp(argv[i], "--seconds") && v >= 1 && v <= 3600)
             b->seconds = v;
-        else if (!strcmp(argv[i], "--connections") && v >= 1 && v * b->validators <= MAX_CONNS)
+        else if (!strcmp(argv[i], "--connections") && v >= 1 && v <= MAX_CONNS_PER_NODE)
             b->conns_per_validator = (unsigned)v;
         else if (!strcmp(argv[i], "--window") && v >= 1 && v <= 1000000)
             b->window = (unsigned)v;
@@ -1168,9 +1245,38 @@ static void print_run(const char *load, double target, const run_result *r)
            (unsigned long long)r->refused, r->seconds);
 }
 
+/* A run in which the cluster stopped committing: what it did, each node's height, and the logs
+ * are kept. */
+static void report_stall(cluster *b, const char *load, double target, const run_result *r)
+{
+    printf("\nload        target    committed/s    p50 ms    p99 ms  submitted  committed"
+           "  rejected   refused  secs\n");
+    print_run(load, target, r);
+    fprintf(stderr,
+            "cairn-bench cluster: STALLED: the %s run committed nothing for %.0f s with %lld "
+            "transactions outstanding\n",
+            load, STALL_S, (long long)atomic_load(&b->outstanding));
+    for (unsigned i = 0; i < b->validators; i++) {
+        char url[96];
+        snprintf(url, sizeof url, "http://%s:%u/healthz", HOST,
+                 cairn_devnet_api_port(b->base_port, i));
+        int status;
+        uint8_t *body;
+        size_t len;
+        if (cairn_http_get(url, 2000, &status, &body, &len) == 0) {
+            fprintf(stderr, "  node%u: %.*s\n", i, (int)len, (const char *)body);
+            free(body);
+        } else {
+            fprintf(stderr, "  node%u: no answer\n", i);
+        }
+    }
+    b->keep = 1; /* the node logs are the evidence */
+}
+
+/* Transactions to sign for a run of seconds at rate (5% and the window to spare). */
 static size_t pool_size(double rate, double seconds, unsigned window)
 {
-    double n = rate * seconds * 1.3 + window + 1000;
+    double n = rate * seconds * 1.05 + window + 1000;
     return n > MAX_POOL ? MAX_POOL : (size_t)n;
 }
 
@@ -1178,8 +1284,9 @@ int bench_cluster(int argc, char **argv)
 {
     cluster *b = calloc(1, sizeof *b);
     if (!b) return cli_fail(CAIRN_ENOMEM, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they happen, also into a file */
     b->validators = 4;
-    b->conns_per_validator = 4;
+    b->conns_per_validator = 16; /* admission answers per batch: keep enough in flight */
     b->devices = 2000;
     b->seconds = 20;
     b->window = 4000;
@@ -1203,10 +1310,21 @@ int bench_cluster(int argc, char **argv)
         return cli_fail(CAIRN_ENOMEM, NULL);
     }
     strcpy(b->dir, "/tmp/cairn-bench-cluster-XXXXXX");
-    if (pthread_mutex_init(&b->lock, NULL) != 0) {
+    pthread_t wth;
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigemptyset(&ign.sa_mask);
+    sigemptyset(&b->sigs);
+    sigaddset(&b->sigs, SIGINT);
+    sigaddset(&b->sigs, SIGTERM);
+    sigaddset(&b->sigs, SIGHUP);
+    sigaddset(&b->sigs, SIGUSR1);
+    /* Every thread created from here on inherits the mask; stdout may be a closed pipe. */
+    if (pthread_mutex_init(&b->lock, NULL) != 0 || sigaction(SIGPIPE, &ign, NULL) != 0 ||
+        pthread_sigmask(SIG_BLOCK, &b->sigs, NULL) != 0 ||
+        pthread_create(&wth, NULL, signal_watch, b) != 0) {
         cairn_sig_ctx_free(b->sig);
         free(b);
-        return cli_fail(CAIRN_ENOMEM, NULL);
+        return cli_fail(CAIRN_ENOMEM, "signal setup");
     }
     if (!mkdtemp(b->dir)) {
         rc = cli_fail(cairn_err_from_errno(errno), "mkdtemp");
@@ -1244,20 +1362,23 @@ int bench_cluster(int argc, char **argv)
         rc = 3;
         goto out;
     }
-    /* Probe, then saturation sized by the probe, then half of the saturation rate. */
-    if ((err = pool_anchors(b, PROBE_POOL, &anchors, &p)) ||
+    /* Warm-up, then saturation, then half of the saturation rate. */
+    if ((err = pool_anchors(b, b->seconds < 2 ? PROBE_POOL / 2 : PROBE_POOL, &anchors, &p)) ||
         (err = run_pool(b, p, 0, PROBE_S, &probe)))
         goto load_failed;
+    if (probe.stalled) goto stall_probe;
     size_t anchor_bytes = p->len[0];
     pool_free(p);
     p = NULL;
     double t_sign = bench_now();
-    if ((err = pool_anchors(b, pool_size(probe.committed_per_s, (double)b->seconds, b->window),
-                            &anchors, &p)))
+    /* The bound is what the machine can verify at most, so the pool outlasts the run (unless
+     * MAX_POOL caps it: then the run ends when the pool is sent, and secs says so). */
+    if ((err = pool_anchors(b, pool_size(bound, (double)b->seconds, b->window), &anchors, &p)))
         goto load_failed;
-    printf("signed %zu anchors (%zu bytes each) in %.1f s; probe: %.0f tx/s\n", p->n, anchor_bytes,
-           bench_now() - t_sign, probe.committed_per_s);
+    printf("warm-up: %.0f tx/s; signed %zu anchors (%zu bytes each) in %.1f s\n",
+           probe.committed_per_s, p->n, anchor_bytes, bench_now() - t_sign);
     if ((err = run_pool(b, p, 0, (double)b->seconds, &sat))) goto load_failed;
+    if (sat.stalled) goto stall_sat;
     pool_free(p);
     p = NULL;
     double half_rate = sat.committed_per_s / 2;
@@ -1265,6 +1386,7 @@ int bench_cluster(int argc, char **argv)
     if ((err = pool_anchors(b, pool_size(half_rate, (double)b->seconds, 0), &anchors, &p)) ||
         (err = run_pool(b, p, half_rate, (double)b->seconds, &half)))
         goto load_failed;
+    if (half.stalled) goto stall_half;
     pool_free(p);
     p = NULL;
     atomic_store(&b->stop_follower, 1);
@@ -1291,9 +1413,34 @@ int bench_cluster(int argc, char **argv)
     print_json(b, "half", &half, bound, b->skip_etcd ? NULL : &etcd);
     rc = 0;
     goto out;
+stall_probe:
+    report_stall(b, "warm-up", 0, &probe);
+    rc = 1;
+    goto out;
+stall_sat:
+    report_stall(b, "saturation", 0, &sat);
+    rc = 1;
+    goto out;
+stall_half:
+    report_stall(b, "half", half_rate, &half);
+    rc = 1;
+    goto out;
 load_failed:
-    rc = cli_fail(err, "load run");
+    rc = atomic_load(&b->interrupted) ? 130 : cli_fail(err, "load run");
+    for (size_t i = 0; i < b->ch.n; i++) {
+        int st;
+        if (b->ch.pid[i] > 0 && waitpid(b->ch.pid[i], &st, WNOHANG) == b->ch.pid[i]) {
+            fprintf(
+                stderr,
+                "cairn-bench cluster: cairnd node%zu %s %d (log %s/devnet/node%zu/cairnd.log)\n", i,
+                WIFSIGNALED(st) ? "was killed by signal" : "exited with",
+                WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), b->dir, i);
+            b->ch.pid[i] = -1; /* reaped */
+            b->keep = 1;       /* its log is the evidence */
+        }
+    }
 out:
+    if (atomic_load(&b->interrupted)) rc = 130;
     if (follower_started) {
         atomic_store(&b->stop_follower, 1);
         pthread_join(fth, NULL);
@@ -1304,11 +1451,15 @@ out:
     free(b->dev);
     cairn_keypair_wipe(&b->admin);
     cairn_sig_ctx_free(b->sig);
-    if (b->dir_made) {
+    if (b->dir_made && b->keep) {
+        fprintf(stderr, "cairn-bench cluster: kept %s\n", b->dir);
+    } else if (b->dir_made) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
         if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", b->dir);
     }
+    pthread_kill(wth, SIGUSR1);
+    pthread_join(wth, NULL);
     pthread_mutex_destroy(&b->lock);
     free(b);
     return rc;

@@ -99,7 +99,11 @@ get = lambda p: json.load(urllib.request.urlopen(url + p))
 g = get("/v1/blocks/0")
 assert (g["height"], g["log_size"], g["first_log_index"], g["tx_count"], g["tx_hashes"], g["results"],
         g["certified"]) == (0, 1, 0, 0, [], [], True), g
-b = get("/v1/blocks/%d" % h)
+import time
+for _ in range(100):  # the commit certificate is stored a moment after the block
+    b = get("/v1/blocks/%d" % h)
+    if b["certified"]: break
+    time.sleep(0.1)
 prev = get("/v1/blocks/%d" % (h - 1))
 assert b["tx_hashes"] == [tx] and b["results"] == [0] and b["tx_count"] == 1, b
 assert b["first_log_index"] == prev["log_size"] and b["log_size"] == prev["log_size"] + 1, (b, prev)

@@ -56,5 +56,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         free(p);
     }
+    uint64_t h, h2;
+    if (cairn_commit_vote_request_decode(data, size, &h) == 0) {
+        uint8_t *p;
+        size_t len;
+        if (h == 0 || cairn_commit_vote_request_encode(h, &p, &len) != 0 ||
+            cairn_commit_vote_request_decode(p, len, &h2) != 0 || h2 != h)
+            abort();
+        free(p);
+    }
     return 0;
 }

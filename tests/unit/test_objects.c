@@ -156,6 +156,23 @@ static void test_commit_vote(void **state)
     assert_int_equal(cairn_commit_vote_decode(buf, n, &w), CAIRN_ECONS_MALFORMED);
 }
 
+static void test_commit_vote_request(void **state)
+{
+    (void)state;
+    uint8_t *p;
+    size_t len;
+    uint64_t h;
+    assert_int_equal(cairn_commit_vote_request_encode(123456789, &p, &len), 0);
+    assert_int_equal(cairn_commit_vote_request_decode(p, len, &h), 0);
+    assert_int_equal(h, 123456789);
+    assert_int_equal(cairn_commit_vote_decode(p, len, &(cairn_commit_vote){0}),
+                     CAIRN_ECONS_WIRE_KIND);
+    free(p);
+    assert_int_equal(cairn_commit_vote_request_encode(0, &p, &len), 0);
+    assert_int_equal(cairn_commit_vote_request_decode(p, len, &h), CAIRN_ECONS_MALFORMED);
+    free(p);
+}
+
 /* The map against a naive array under random puts and deletes. */
 static void test_h32map_reference(void **state)
 {
@@ -211,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_batch_refusals),
         cmocka_unit_test(test_payload),
         cmocka_unit_test(test_commit_vote),
+        cmocka_unit_test(test_commit_vote_request),
         cmocka_unit_test(test_h32map_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
