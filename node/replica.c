@@ -1415,14 +1415,36 @@ static int proof_set(cairn_replica *r, const uint8_t *p, size_t len)
     return err;
 }
 
-/* To a peer still in the previous epoch (rate-limited per link). */
-static void send_proof(cairn_replica *r, uint32_t slot)
+/* The stored end proof of an older epoch (NULL if none): a copy of its encoding. */
+static uint8_t *stored_proof(cairn_replica *r, uint64_t epoch, size_t *len)
+{
+    uint8_t key[9];
+    key_h(key, 'X', epoch);
+    cairn_txn *t;
+    const void *v;
+    uint8_t *out = NULL;
+    if (cairn_store_read_begin(r->c.store, &t)) return NULL;
+    if (cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 9, &v, len) == 0 && (out = malloc(*len)))
+        memcpy(out, v, *len);
+    cairn_txn_abort(t);
+    return out;
+}
+
+/* To a peer still in an ended epoch (rate-limited per link): that epoch's end proof. */
+static void send_proof(cairn_replica *r, uint32_t slot, uint64_t epoch)
 {
     uint64_t now = mono_ms();
-    if (!r->proof || slot >= CAIRN_NET_MAX_PEERS) return;
+    if (slot >= CAIRN_NET_MAX_PEERS || epoch >= r->epoch) return;
     if (r->proof_sent_at[slot] && now < r->proof_sent_at[slot] + PROOF_RESEND_MS) return;
     r->proof_sent_at[slot] = now;
-    send_slot(r, slot, r->proof, r->proof_len);
+    if (epoch + 1 == r->epoch) {
+        if (r->proof) send_slot(r, slot, r->proof, r->proof_len);
+        return;
+    }
+    size_t len;
+    uint8_t *p = stored_proof(r, epoch, &len);
+    if (p) send_slot(r, slot, p, len);
+    free(p);
 }
 
 /* Records of the epoch's end, in the transaction that applies its RECONFIG block `blk`: the
@@ -1441,17 +1463,23 @@ static int end_epoch_records(cairn_replica *r, cairn_txn *t, const cairn_block *
     } else if (!err && r->obs_proof) {
         *resp = *r->obs_proof;
     }
-    if (!err && (resp->n_blocks == 0 || memcmp(resp->blocks[0].id, blk->id, 32) != 0))
-        err = CAIRN_EINTERNAL;
-    for (uint32_t i = 0; !err && i < resp->n_blocks; i++)
-        err = qc_fill(r, &resp->blocks[i].qc, &sigs->block_qc[i]);
-    if (!err) err = qc_fill(r, &resp->tail_qc, &sigs->tail_qc);
-    if (!err) err = cairn_wire_encode_sync(resp, sigs, &b);
-    if (!err) err = cairn_buf_finish(&b);
+    int have = !err && resp->n_blocks > 0 && memcmp(resp->blocks[0].id, blk->id, 32) == 0;
+    for (uint32_t i = 0; have && i < resp->n_blocks; i++)
+        have = qc_fill(r, &resp->blocks[i].qc, &sigs->block_qc[i]) == 0;
+    if (have) have = qc_fill(r, &resp->tail_qc, &sigs->tail_qc) == 0;
+    if (have) err = cairn_wire_encode_sync(resp, sigs, &b);
+    if (have && !err) err = cairn_buf_finish(&b);
     uint8_t key[9];
     key_h(key, 'X', r->epoch);
-    if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 9, b.p, b.len, 0);
-    if (!err) err = proof_set(r, b.p, b.len);
+    if (have && !err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, key, 9, b.p, b.len, 0);
+    if (have && !err) err = proof_set(r, b.p, b.len);
+    if (!err && !have) {
+        /* Never expected (the core keeps the two-chain); peers still in the epoch then catch up
+         * from the stored blocks only. The epoch still ends: every node applies this block. */
+        rlog(r, CAIRN_LOG_WARN, "msg=\"no proof of the epoch's end to keep\" epoch=%llu",
+             (unsigned long long)r->epoch);
+        proof_free(r);
+    }
     uint8_t ep[40];
     cairn_put_u64be(ep, r->epoch + 1);
     memcpy(ep + 8, blk->id, 32);
@@ -1471,9 +1499,6 @@ static int end_epoch_records(cairn_replica *r, cairn_txn *t, const cairn_block *
         err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, root, sizeof root,
                             0);
     }
-    if (err == CAIRN_EINTERNAL)
-        rlog(r, CAIRN_LOG_ERROR, "msg=\"no proof of the epoch's end\" epoch=%llu",
-             (unsigned long long)r->epoch);
     cairn_buf_free(&b);
     free(resp);
     free(sigs);
@@ -1490,7 +1515,7 @@ static void start_next_epoch(cairn_replica *r)
     for (uint32_t i = 0; i < old_n; i++)
         if (i != old_self) {
             r->proof_sent_at[r->prev_slot_of[i]] = 0;
-            send_proof(r, r->prev_slot_of[i]);
+            if (r->proof) send_slot(r, r->prev_slot_of[i], r->proof, r->proof_len);
         }
     cairn_valset *old = r->prev;
     r->prev = r->vs;
@@ -2002,8 +2027,9 @@ void cairn_replica_kick(cairn_replica *r)
  * epoch-end proof (a peer still in it crosses the boundary with it). */
 static void serve_sync(cairn_replica *r, uint32_t slot, uint64_t epoch, uint64_t from)
 {
-    cairn_sync_response *resp = r->sync_resp, *one = calloc(1, sizeof *one);
+    cairn_sync_response *resp = r->sync_resp, *one = calloc(1, sizeof *one), *old_resp = NULL;
     cairn_wire_sync_sigs *sigs = r->sync_sigs, *one_sigs = calloc(1, sizeof *one_sigs);
+    cairn_wire_sync_sigs *old_sigs = NULL, *psigs = r->proof_sigs;
     if (!one || !one_sigs) goto out;
     memset(resp, 0, sizeof *resp);
     memset(sigs, 0, sizeof *sigs);
@@ -2027,21 +2053,32 @@ static void serve_sync(cairn_replica *r, uint32_t slot, uint64_t epoch, uint64_t
         }
         cairn_txn_abort(t);
     }
-    if (epoch + 1 == r->epoch && r->proof_resp) {
-        const cairn_sync_response *pr = r->proof_resp;
+    const cairn_sync_response *pr = epoch + 1 == r->epoch ? r->proof_resp : NULL;
+    if (epoch + 1 < r->epoch) { /* a peer two or more epochs behind */
+        size_t plen;
+        uint8_t *p = stored_proof(r, epoch, &plen);
+        old_resp = p ? calloc(1, sizeof *old_resp) : NULL;
+        old_sigs = old_resp ? calloc(1, sizeof *old_sigs) : NULL;
+        if (old_sigs && cairn_wire_decode_sync(p, plen, old_resp, old_sigs) == 0) {
+            pr = old_resp;
+            psigs = old_sigs;
+        }
+        free(p);
+    }
+    if (pr && pr->n_blocks > 0) {
         if (resp->n_blocks == 0 && from > pr->blocks[0].height) {
             *resp = *pr; /* it has the RECONFIG block's parent at least */
-            *sigs = *r->proof_sigs;
+            *sigs = *psigs;
         } else if (resp->n_blocks > 0 &&
                    memcmp(resp->blocks[resp->n_blocks - 1].id, pr->blocks[0].id, 32) == 0) {
             uint32_t room = CAIRN_CONS_SYNC_MAX_BLOCKS - resp->n_blocks;
             if (pr->n_blocks - 1 <= room) {
                 for (uint32_t i = 1; i < pr->n_blocks; i++) {
                     resp->blocks[resp->n_blocks] = pr->blocks[i];
-                    sigs->block_qc[resp->n_blocks++] = r->proof_sigs->block_qc[i];
+                    sigs->block_qc[resp->n_blocks++] = psigs->block_qc[i];
                 }
                 resp->tail_qc = pr->tail_qc;
-                sigs->tail_qc = r->proof_sigs->tail_qc;
+                sigs->tail_qc = psigs->tail_qc;
             }
         }
     } else if (epoch == r->epoch && r->self != NO_SLOT &&
@@ -2074,6 +2111,8 @@ static void serve_sync(cairn_replica *r, uint32_t slot, uint64_t epoch, uint64_t
     }
     cairn_buf_free(&b);
 out:
+    free(old_resp);
+    free(old_sigs);
     free(one);
     free(one_sigs);
 }
@@ -2109,7 +2148,7 @@ static int on_core_message(cairn_replica *r, uint32_t slot, const uint8_t *p, si
             goto done;
         }
         if (e < r->epoch) { /* a peer still in an ended epoch: it needs the proof */
-            if (e + 1 == r->epoch) send_proof(r, slot);
+            send_proof(r, slot, e);
             err = CAIRN_ECONS_STALE;
         } else if (e > r->epoch || r->self == NO_SLOT) {
             err = CAIRN_ECONS_STALE; /* we lag (our own messages fetch the proof) or observe */
@@ -2389,8 +2428,9 @@ static int restore_epoch(cairn_replica *r, cairn_txn *t)
     if ((err = cairn_chain_valset_at(r->c.chain, t, r->epoch - 1, r->prev))) return err;
     uint8_t key[9];
     key_h(key, 'X', r->epoch - 1);
-    if ((err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 9, &v, &vl))) return err;
-    return proof_set(r, v, vl);
+    err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 9, &v, &vl);
+    if (err == CAIRN_ENOENT) return 0; /* see end_epoch_records */
+    return err ? err : proof_set(r, v, vl);
 }
 
 static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *safety,
