@@ -146,6 +146,7 @@ struct cairn_replica {
     uint8_t last_applied_id[32];
     uint64_t observe_at_ms;
     uint32_t observe_next;
+    uint64_t gap_asked_ms; /* last sync request for a response we could not attach */
     int switch_due; /* the RECONFIG block is applied: start the next epoch */
     cairn_valset *next_vs;
     uint8_t next_seed[32];
@@ -2229,6 +2230,20 @@ static int on_sync_response(cairn_replica *r, uint32_t slot, const uint8_t *p, s
     in.u.sync.from = peer;
     int se = step(r, &in);
     if (!se) ST_ADD(r, sync_responses_applied, 1);
+    uint64_t now = mono_ms();
+    if (se == CAIRN_ECONS_UNKNOWN_PARENT && r->epoch == copy->epoch &&
+        now >= r->gap_asked_ms + PROOF_RESEND_MS) {
+        /* An epoch-end proof (or a response) we cannot attach: ask its sender for the blocks
+         * after our committed root first; it serves them from storage (serve_sync). */
+        r->gap_asked_ms = now;
+        cairn_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = CAIRN_MSG_SYNC_REQUEST;
+        m.sender = r->self;
+        m.u.sync_request.epoch = r->epoch;
+        m.u.sync_request.from_height = r->core->root.height + 1;
+        (void)send_core_msg_to(r, peer, slot, &m);
+    }
     free(copy);
     return 0;
 }

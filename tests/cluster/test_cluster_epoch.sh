@@ -4,7 +4,8 @@
 # add-validator`; every node moves to epoch 1; the 5th node starts from the genesis as an
 # observer, catches up by sync across the boundary and votes in epoch 1 (its commit signatures
 # appear in certificates); commits continue; every node holds the same block at every height.
-# Then a validator is removed and the remaining four commit in epoch 2.
+# Then a validator is removed while another is down: the running ones commit in epoch 2, and the
+# one that missed the boundary crosses it from its peers' epoch-end proof and stored blocks.
 #
 #   test_cluster_epoch.sh CAIRN CAIRND
 set -u
@@ -64,9 +65,9 @@ same_height() { # same_height A B: B's ledger reached A's
   a=$(height "$1") b=$(height "$2")
   [ -n "$a" ] && [ -n "$b" ] && [ "$b" -ge "$a" ]
 }
-publish() { # publish N: one firmware release on node 0 (a transaction to commit)
+publish() { # publish N [CLASS]: one firmware release on node 0 (a transaction to commit)
   "$CAIRN" firmware publish --node "$(url 0)" --key "$T/net/admin.key" --vendor dev-org \
-    --class meter --version "1.0.$1" --svn "$1" \
+    --class "${2:-meter}" --version "1.0.$1" --svn "$1" \
     --image-digest "$(printf 'image %d' "$1" | sha256sum | cut -d' ' -f1)" >/dev/null 2>&1
 }
 # Signer indexes of the certificate in node $1's checkpoint (TAG\0, u64, hash, u32 n, n * (u32, sig)).
@@ -116,7 +117,7 @@ has4() { # a checkpoint certificate signed by validator 4 (each miss commits one
   local i
   for i in 0 1 2 3 4; do signers "$i" | grep -qw 4 && return 0; done
   K=$((K + 1))
-  publish "$K"
+  publish "$K" meter-extra
   return 1
 }
 four_of_five() { local s; s=$(signers 0); [ "$(wc -w <<<"$s")" -ge 4 ]; }
@@ -156,7 +157,10 @@ bundle_ok() {
 wait_for 20 "provenance bundle of epoch 1 verifies" bundle_ok || cat "$T/verify.out" >&2
 grep -q "epoch 1" "$T/verify.out" && ok || bad "verify output: $(cat "$T/verify.out")"
 
-# ---- remove validator 3: epoch 2 with four ----
+# ---- remove validator 3 while validator 2 is down: epoch 2 with four ----
+kill -9 "${PIDS[2]}"
+wait "${PIDS[2]}" 2>/dev/null
+PIDS[2]=
 # validator id = SHA-256("CAIRN-VALIDATOR-V1" 0x00 || u16be len || consensus key)
 V3=$(jq -r .public "$T/net/node3/validator.key" | python3 -c '
 import hashlib, sys
@@ -165,13 +169,22 @@ print(hashlib.sha256(b"CAIRN-VALIDATOR-V1\0" + len(k).to_bytes(2, "big") + k).he
 out=$("$CAIRN" gov propose --node "$(url 0)" --key "$T/net/admin.key" --org dev-org \
   remove-validator --validator-id "$V3" 2>&1)
 grep -q "status: committed" <<<"$out" && ok || bad "remove-validator: $out"
-wait_for 30 "epoch 2 on the remaining four" epoch_is 2 0 1 2 4
+wait_for 30 "epoch 2 on the running validators" epoch_is 2 0 1 4
 [ "$(metric 0 cairn_consensus_validators)" = 4 ] && ok || bad "epoch 2 set size"
 wait_for 10 "node3 is no longer a voter" bash -c "[ \"\$(curl -s $(url 3)/metrics | sed -n 's/^cairn_consensus_voter //p')\" != 1 ]"
 H0=$(height 0)
 publish 8 || bad "publish 8"
-wait_for 20 "commits continue with 4" higher 0 $((H0 + 1))
+wait_for 20 "commits continue in epoch 2" higher 0 $((H0 + 1))
 wait_for 20 "node4 follows in epoch 2" same_height 0 4
+# Validator 2 missed the boundary: its epoch-1 messages get the epoch-end proof, its epoch-1 sync
+# requests are served from storage, it commits the RECONFIG block itself and votes in epoch 2.
+start 2
+wait_for 40 "node2 crosses into epoch 2 after the fact" epoch_is 2 2
+wait_for 10 "node2 votes in epoch 2" voter 2
+H0=$(height 0)
+publish 10 || bad "publish 10"
+wait_for 20 "commits continue with all four" higher 0 $((H0 + 1))
+wait_for 20 "node2 at node0's height" same_height 0 2
 DATA=$(printf 'reading in epoch 2' | sha256sum | cut -d' ' -f1)
 out=$("$CAIRN" anchor --node "$(url 1)" --key "$T/dev.key" --device "$DEV" --stream kwh --seq 2 \
   --digest "$DATA" 2>&1)
@@ -185,7 +198,7 @@ wait "${PIDS[1]}" 2>/dev/null
 start 1
 wait_for 15 "node1 restarted in epoch 2" epoch_is 2 1
 H0=$(height 0)
-publish 9 || bad "publish 9"
+publish 11 || bad "publish 11"
 wait_for 20 "commits after the restart" higher 0 $((H0 + 1))
 wait_for 20 "node1 at node0's height" same_height 0 1
 
