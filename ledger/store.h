@@ -27,7 +27,7 @@
 #include "ledger/error.h"
 
 /* On-disk format version written by this build. A store with a higher version is refused. */
-#define CAIRN_STORE_FORMAT_VERSION 1u
+#define CAIRN_STORE_FORMAT_VERSION 2u
 
 /* Every table of the store. Names are persistent: never rename one. */
 #define CAIRN_TABLE_MAP(XX)                                                                        \
@@ -43,7 +43,8 @@
     XX(DEVICE_EVENTS, "device.events") /* device id || u64be log index -> event kind */            \
     XX(REPLAY, "replay")               /* replay-protection records */                             \
     XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */            \
-    XX(STREAMS, "streams")             /* anchor stream id -> counters (not in the state tree) */
+    XX(STREAMS, "streams")             /* anchor stream id -> counters (not in the state tree) */  \
+    XX(LSM, "lsm")                     /* log-structured indexes: runs of records (lsmidx.h) */
 
 typedef enum cairn_table {
 #define CAIRN_XX_TABLE(id, name) CAIRN_TABLE_##id,
@@ -95,6 +96,14 @@ CAIRN_MUST_CHECK int cairn_store_read_begin(cairn_store *s, cairn_txn **out);
  */
 CAIRN_MUST_CHECK int cairn_txn_get(cairn_txn *t, cairn_table tbl, const void *key, size_t klen,
                                    const void **val, size_t *vlen);
+
+/*
+ * 1 if [p, p + len) lies in the store's memory map: a committed record this transaction has not
+ * rewritten, which stays valid and unchanged until the transaction ends unless this transaction
+ * updates or deletes that very record. 0 otherwise, e.g. for a record written in this write
+ * transaction (LMDB may move those on later updates).
+ */
+int cairn_txn_is_mapped(cairn_txn *t, const void *p, size_t len);
 
 /* Stores key -> val. append=1 promises key sorts after every key in tbl (faster). */
 CAIRN_MUST_CHECK int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen,
