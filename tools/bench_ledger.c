@@ -2,12 +2,16 @@
  * cairn-bench ledger — the ledger's own costs, signature checks excluded (the signature engine
  * measures those: cairn-bench sigverify).
  *
- *   cairn-bench ledger [--txs N] [--devices D] [--block B] [--bundles K] [--dir DIR]
+ *   cairn-bench ledger [--txs N] [--devices D] [--block B] [--bundles K] [--lookups L]
+ *                      [--dir DIR]
  *
  * Registers D devices, then applies N anchor transactions in blocks of B (each block one durable
  * LMDB commit: log leaves, state, indexes, header, certificate), with the signature results
- * supplied as already verified. Then builds K provenance bundles for random anchors, and times
- * the offline verification of one bundle (cairn verify's work, including its signature checks).
+ * supplied as already verified. Then builds K provenance bundles for random anchors, looks up
+ * the status of L transactions by hash (GET /v1/txs/{hash}'s storage work: present ones in
+ * random order, then as many absent ones; each in its own read transaction), and times the
+ * offline verification of one bundle (cairn verify's work, including its signature checks).
+ * Also reports the slowest block (index merges happen inside block transactions).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 #include "ledger/bundle.h"
 #include "ledger/chain.h"
 #include "ledger/keys.h"
+#include "ledger/tx.h"
 #include "ledger/txbuild.h"
 #include "tools/bench.h"
 #include "tools/cli_util.h"
@@ -60,13 +65,14 @@ static void digest_of(uint64_t i, uint8_t out[32])
 
 int bench_ledger(int argc, char **argv)
 {
-    uint64_t n_txs = 200000, n_dev = 1000, block = 1000, n_bundles = 20000;
+    uint64_t n_txs = 200000, n_dev = 1000, block = 1000, n_bundles = 20000, n_lookups = 100000;
     const char *dir = NULL;
     for (int i = 0; i + 1 < argc; i += 2) {
         uint64_t *dst = !strcmp(argv[i], "--txs")       ? &n_txs
                         : !strcmp(argv[i], "--devices") ? &n_dev
                         : !strcmp(argv[i], "--block")   ? &block
                         : !strcmp(argv[i], "--bundles") ? &n_bundles
+                        : !strcmp(argv[i], "--lookups") ? &n_lookups
                                                         : NULL;
         if (!strcmp(argv[i], "--dir"))
             dir = argv[i + 1];
@@ -168,10 +174,15 @@ int bench_ledger(int argc, char **argv)
         }
     }
     if (err) return cli_fail(err, "registering devices");
+    /* Hashes of every stride-th anchor, for the status lookups. */
+    uint64_t stride = n_lookups && n_txs > n_lookups ? n_txs / n_lookups : 1;
+    size_t n_sample = 0;
+    uint8_t(*sample)[32] = calloc(n_lookups ? n_lookups : 1, 32);
+    if (!sample) return cli_fail(CAIRN_ENOMEM, "lookups");
 
     /* Anchors: device i % D, sequence i / D + 1. Signatures are not checked here (sig_ok = 0
      * for every tx), so only the last block's are real — the bundles verified below. */
-    double encode_s = 0, apply_s = 0;
+    double encode_s = 0, apply_s = 0, worst_s = 0;
     uint64_t applied = 0;
     for (uint64_t i = 0; i < n_txs && !err;) {
         size_t k = 0;
@@ -196,13 +207,15 @@ int bench_ledger(int argc, char **argv)
             body.payload_case = CAIRN__V1__TX_BODY__PAYLOAD_DATA_ANCHOR;
             body.data_anchor = &a;
             txb[k] = (cairn_buf)CAIRN_BUF_INIT;
+            uint8_t *want = i % stride == 0 && n_sample < n_lookups ? sample[n_sample++] : NULL;
             if (last) {
-                err = cairn_tx_build(&txb[k], g->chain_id, &body, &devs[i % n_dev], NULL);
+                err = cairn_tx_build(&txb[k], g->chain_id, &body, &devs[i % n_dev], want);
             } else {
                 /* A well-formed envelope with a placeholder signature. */
                 size_t bl = cairn__v1__tx_body__get_packed_size(&body);
                 uint8_t bb[512], sigz[64] = {0};
                 cairn__v1__tx_body__pack(&body, bb);
+                if (want) cairn_tx_hash(want, g->chain_id, bb, bl);
                 Cairn__V1__SignedTx env = CAIRN__V1__SIGNED_TX__INIT;
                 env.body = (ProtobufCBinaryData){bl, bb};
                 env.alg = CAIRN__V1__SIG_ALG__SIG_ALG_ED25519;
@@ -221,6 +234,7 @@ int bench_ledger(int argc, char **argv)
         double t2 = bench_now();
         encode_s += t1 - t0;
         apply_s += t2 - t1;
+        if (t2 - t1 > worst_s) worst_s = t2 - t1;
         height++;
         for (size_t j = 0; j < k; j++) {
             if (!err && results[j] == 0) applied++;
@@ -254,6 +268,40 @@ int bench_ledger(int argc, char **argv)
     double bundle_s = bench_now() - t0;
     if (err) return cli_fail(err, "bundles");
 
+    /* Status lookups by hash: the sampled ones in random order, then absent hashes. */
+    for (size_t k = n_sample; k > 1; k--) {
+        rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+        size_t j = (size_t)(rs % k);
+        uint8_t tmp[32];
+        memcpy(tmp, sample[k - 1], 32);
+        memcpy(sample[k - 1], sample[j], 32);
+        memcpy(sample[j], tmp, 32);
+    }
+    t0 = bench_now();
+    for (size_t k = 0; k < n_sample && !err; k++) {
+        cairn_tx_status st;
+        if (!(err = cairn_store_read_begin(b.s, &t))) {
+            err = cairn_chain_tx_status(t, sample[k], &st);
+            cairn_txn_abort(t);
+        }
+        if (!err && st.result != 0) err = CAIRN_EINTERNAL;
+    }
+    double hit_us = n_sample ? (bench_now() - t0) / (double)n_sample * 1e6 : 0;
+    t0 = bench_now();
+    for (size_t k = 0; k < n_sample && !err; k++) {
+        cairn_tx_status st;
+        uint8_t absent[32];
+        uint64_t kk = k + (1ull << 62);
+        cairn_sha256_oneshot(absent, &kk, sizeof kk);
+        if (!(err = cairn_store_read_begin(b.s, &t))) {
+            err = cairn_chain_tx_status(t, absent, &st);
+            cairn_txn_abort(t);
+        }
+        err = err == CAIRN_ENOENT ? 0 : err ? err : CAIRN_EINTERNAL;
+    }
+    double miss_us = n_sample ? (bench_now() - t0) / (double)n_sample * 1e6 : 0;
+    if (err) return cli_fail(err, "status lookups");
+
     /* Verify one bundle of the last (really signed) block, many times. */
     uint8_t dig[32];
     digest_of(n_txs - 1, dig);
@@ -279,12 +327,18 @@ int bench_ledger(int argc, char **argv)
            (unsigned long long)log_size);
     printf("  %-40s %12.0f tx/s  (%.2f s; encoding the txs, untimed: %.2f s)\n",
            "apply anchors (no signature checks)", tx_per_s, apply_s, encode_s);
+    printf("  %-40s %12.1f ms\n", "slowest block (apply + commit)", worst_s * 1e3);
     printf("  %-40s %12.0f /s   (average %.0f bytes)\n", "provenance bundle generation",
            bundles_per_s, (double)total_bytes / (double)n_bundles);
+    printf("  %-40s %12.2f us   (absent hash: %.2f us; %zu each)\n", "tx status lookup by hash",
+           hit_us, miss_us, n_sample);
     printf("  %-40s %12.1f us   (%zu bytes)\n", "offline verification of one bundle", verify_us,
            one.len);
-    printf("{\"bench\":\"ledger_apply\",\"txs\":%llu,\"block\":%llu,\"tx_per_s\":%.0f}\n",
-           (unsigned long long)n_txs, (unsigned long long)block, tx_per_s);
+    printf("{\"bench\":\"ledger_apply\",\"txs\":%llu,\"block\":%llu,\"tx_per_s\":%.0f,"
+           "\"worst_block_ms\":%.1f}\n",
+           (unsigned long long)n_txs, (unsigned long long)block, tx_per_s, worst_s * 1e3);
+    printf("{\"bench\":\"tx_status\",\"log_size\":%llu,\"us\":%.2f,\"absent_us\":%.2f}\n",
+           (unsigned long long)log_size, hit_us, miss_us);
     printf("{\"bench\":\"bundle_build\",\"log_size\":%llu,\"per_s\":%.0f}\n",
            (unsigned long long)log_size, bundles_per_s);
     printf("{\"bench\":\"bundle_verify\",\"log_size\":%llu,\"us\":%.1f,\"bytes\":%zu}\n",
@@ -298,6 +352,7 @@ int bench_ledger(int argc, char **argv)
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
         if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpl);
     }
+    free(sample);
     free(devs);
     free(dev_ids);
     free(txb);
