@@ -21,8 +21,8 @@ typedef struct dir_entry {
     uint8_t level;
 } dir_entry;
 
-/* The directory: runs oldest first. Levels never increase from one entry to the next, and the
- * runs of one level are consecutive, so the newest level's runs are always the tail. */
+/* The directory: runs oldest first (run ids and tags increase). A merge always takes the newest
+ * `fanout` runs when they share a level, so runs stay in time order and disjoint in tags. */
 typedef struct dir {
     uint64_t next;
     size_t n;
@@ -33,6 +33,7 @@ typedef struct params {
     size_t rl;     /* record length */
     uint32_t pc;   /* records per chunk */
     uint32_t fan;  /* fanout */
+    uint64_t cap; /* largest merge output, records */
     uint8_t id, vlen;
 } params;
 
@@ -45,6 +46,7 @@ static int params_of(const cairn_lsm_spec *spec, params *p)
     p->vlen = spec->vlen;
     p->rl = KEY + spec->vlen;
     p->fan = spec->fanout ? spec->fanout : DEFAULT_FANOUT;
+    p->cap = spec->max_run_records ? spec->max_run_records : UINT64_MAX;
     if (cs < p->rl) return CAIRN_EINVAL;
     p->pc = (uint32_t)(cs / p->rl);
     return 0;
@@ -82,16 +84,22 @@ static uint32_t bloom_blocks_for(uint64_t records)
     return b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
 }
 
+/* The block of a key: the key's first 32 bits scaled to [0, blocks) (no division). */
+static size_t bloom_block(uint32_t blocks, const uint8_t *key)
+{
+    return (size_t)(((uint64_t)cairn_get_u32be(key) * blocks) >> 32) * BLOOM_BLOCK;
+}
+
 static void bloom_add(uint8_t *bloom, uint32_t blocks, const uint8_t *key)
 {
-    uint8_t *b = bloom + (size_t)(cairn_get_u64be(key) % blocks) * BLOOM_BLOCK;
+    uint8_t *b = bloom + bloom_block(blocks, key);
     uint64_t h = cairn_get_u64be(key + 8);
     for (unsigned i = 0; i < BLOOM_PROBES; i++, h >>= 9) b[(h & 511) >> 3] |= (uint8_t)(1u << (h & 7));
 }
 
 static int bloom_maybe(const uint8_t *bloom, uint32_t blocks, unsigned probes, const uint8_t *key)
 {
-    const uint8_t *b = bloom + (size_t)(cairn_get_u64be(key) % blocks) * BLOOM_BLOCK;
+    const uint8_t *b = bloom + bloom_block(blocks, key);
     uint64_t h = cairn_get_u64be(key + 8);
     for (unsigned i = 0; i < probes; i++, h >>= 9)
         if (!(b[(h & 511) >> 3] & (1u << (h & 7)))) return 0;
@@ -100,36 +108,52 @@ static int bloom_maybe(const uint8_t *bloom, uint32_t blocks, unsigned probes, c
 
 /* ---- directory ---- */
 
-static int dir_load(cairn_txn *t, uint8_t id, dir *d)
+/* The stored directory: *p points at its entries, *n of them, *next the next run id. An
+ * absent directory is an empty index. */
+static int dir_raw(cairn_txn *t, uint8_t id, const uint8_t **p, uint32_t *n, uint64_t *next)
 {
     uint8_t k[2];
     const void *v;
     size_t len;
     dir_key(k, id);
-    d->next = 1;
-    d->n = 0;
+    *n = 0;
+    *next = 1;
     int err = cairn_txn_get(t, CAIRN_TABLE_LSM, k, 2, &v, &len);
     if (err == CAIRN_ENOENT) return 0;
     if (err) return err;
-    const uint8_t *p = v;
+    const uint8_t *d = v;
     if (len < DIR_FIXED) return CAIRN_ESTORE_CORRUPT;
-    uint32_t n = cairn_get_u32be(p + 8);
-    if (n > CAIRN_LSM_MAX_RUNS || len != DIR_FIXED + (size_t)n * DIR_ENTRY)
+    *n = cairn_get_u32be(d + 8);
+    if (*n > CAIRN_LSM_MAX_RUNS || len != DIR_FIXED + (size_t)*n * DIR_ENTRY)
         return CAIRN_ESTORE_CORRUPT;
-    d->next = cairn_get_u64be(p);
-    d->n = n;
-    p += DIR_FIXED;
-    for (uint32_t i = 0; i < n; i++, p += DIR_ENTRY) {
-        dir_entry *e = &d->e[i];
-        e->run = cairn_get_u64be(p);
-        e->level = p[8];
-        e->records = cairn_get_u64be(p + 9);
-        e->min_tag = cairn_get_u64be(p + 17);
-        e->max_tag = cairn_get_u64be(p + 25);
-        if (e->run >= d->next || e->min_tag > e->max_tag || (i > 0 && e->level > e[-1].level))
-            return CAIRN_ESTORE_CORRUPT;
-    }
+    *next = cairn_get_u64be(d);
+    *p = d + DIR_FIXED;
     return 0;
+}
+
+/* Decodes and checks entry i of a stored directory (prev: entry i - 1, or NULL). */
+static int dir_entry_decode(const uint8_t *p, uint64_t next, const dir_entry *prev, dir_entry *e)
+{
+    e->run = cairn_get_u64be(p);
+    e->level = p[8];
+    e->records = cairn_get_u64be(p + 9);
+    e->min_tag = cairn_get_u64be(p + 17);
+    e->max_tag = cairn_get_u64be(p + 25);
+    if (e->run >= next || e->records == 0 || e->min_tag > e->max_tag ||
+        (prev && (e->run <= prev->run || e->min_tag < prev->max_tag)))
+        return CAIRN_ESTORE_CORRUPT;
+    return 0;
+}
+
+static int dir_load(cairn_txn *t, uint8_t id, dir *d)
+{
+    const uint8_t *p = NULL;
+    uint32_t n;
+    int err = dir_raw(t, id, &p, &n, &d->next);
+    d->n = 0;
+    for (uint32_t i = 0; i < n && !err; i++, p += DIR_ENTRY, d->n++)
+        err = dir_entry_decode(p, d->next, i ? &d->e[i - 1] : NULL, &d->e[i]);
+    return err;
 }
 
 static int dir_save(cairn_txn *t, uint8_t id, const dir *d)
@@ -229,11 +253,14 @@ int cairn_lsm_reader_open(cairn_lsm_reader *r, cairn_txn *t, const cairn_lsm_spe
     r->n = 0;
     int err = params_of(spec, &pp);
     if (err) return err;
-    dir *d = malloc(sizeof *d);
-    if (!d) return CAIRN_ENOMEM;
-    if ((err = dir_load(t, pp.id, d))) goto out;
-    for (size_t i = 0; i < d->n; i++) {
-        const dir_entry *e = &d->e[i];
+    const uint8_t *p = NULL;
+    uint32_t n;
+    uint64_t next;
+    dir_entry prev, cur;
+    if ((err = dir_raw(t, pp.id, &p, &n, &next))) return err;
+    for (uint32_t i = 0; i < n; i++, p += DIR_ENTRY, prev = cur) {
+        const dir_entry *e = &cur;
+        if ((err = dir_entry_decode(p, next, i ? &prev : NULL, &cur))) goto out;
         if (e->max_tag < min_tag) continue;
         cairn_lsm_run_view *v = &r->runs[r->n];
         memset(v, 0, sizeof *v);
@@ -261,9 +288,23 @@ int cairn_lsm_reader_open(cairn_lsm_reader *r, cairn_txn *t, const cairn_lsm_spe
         r->n++;
     }
 out:
-    free(d);
     if (err) cairn_lsm_reader_close(r);
     return err;
+}
+
+/* memcmp(a, b, KEY), deciding on the first 8 bytes when they differ (almost always). */
+static int key_cmp(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x = cairn_get_u64be(a), y = cairn_get_u64be(b);
+    if (x != y) return x < y ? -1 : 1;
+    return memcmp(a + 8, b + 8, KEY - 8);
+}
+
+/* Record order: key, then value (so the smallest value of a key comes first). */
+static int rec_cmp(const uint8_t *a, const uint8_t *b, size_t rl)
+{
+    int c = key_cmp(a, b);
+    return c ? c : memcmp(a + KEY, b + KEY, rl - KEY);
 }
 
 /* Index of the last fence <= key, or -1. */
@@ -272,7 +313,7 @@ static long fence_find(const cairn_lsm_run_view *v, const uint8_t *key)
     long lo = 0, hi = (long)v->chunks - 1, ans = -1;
     while (lo <= hi) {
         long mid = lo + (hi - lo) / 2;
-        if (memcmp(v->fences + (size_t)mid * KEY, key, KEY) <= 0) {
+        if (key_cmp(v->fences + (size_t)mid * KEY, key) <= 0) {
             ans = mid;
             lo = mid + 1;
         } else {
@@ -282,51 +323,70 @@ static long fence_find(const cairn_lsm_run_view *v, const uint8_t *key)
     return ans;
 }
 
+/* Looks key up in one run; on a hit, keeps the value in val if it is smaller (or the first). */
+static int run_probe(cairn_txn *t, const params *pp, const cairn_lsm_run_view *v,
+                     const uint8_t *key, uint8_t *val, int *found)
+{
+    if (!bloom_maybe(v->bloom, v->bloom_blocks, v->probes, key)) return 0;
+    long c = fence_find(v, key);
+    if (c < 0) return 0;
+    const uint8_t *recs;
+    uint32_t n;
+    int err = chunk_get(t, pp, v, (uint32_t)c, &recs, &n);
+    if (err) return err;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = key_cmp(recs + mid * pp->rl, key);
+        if (cmp == 0) {
+            const uint8_t *value = recs + mid * pp->rl + KEY;
+            if (!*found || memcmp(value, val, pp->vlen) < 0) memcpy(val, value, pp->vlen);
+            *found = 1;
+            return 0;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
 int cairn_lsm_reader_get(cairn_lsm_reader *r, const uint8_t key[CAIRN_LSM_KEY_LEN], uint8_t *val)
 {
     params pp;
-    int err = params_of(&r->spec, &pp);
-    if (err) return err;
-    int found = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        const cairn_lsm_run_view *v = &r->runs[i];
-        if (!bloom_maybe(v->bloom, v->bloom_blocks, v->probes, key)) continue;
-        long c = fence_find(v, key);
-        if (c < 0) continue;
-        const uint8_t *recs;
-        uint32_t n;
-        if ((err = chunk_get(r->t, &pp, v, (uint32_t)c, &recs, &n))) return err;
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int cmp = memcmp(recs + mid * pp.rl, key, KEY);
-            if (cmp == 0) {
-                const uint8_t *value = recs + mid * pp.rl + KEY;
-                if (!found || memcmp(value, val, pp.vlen) < 0) memcpy(val, value, pp.vlen);
-                found = 1;
-                break;
-            }
-            if (cmp < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-    }
-    return found ? 0 : CAIRN_ENOENT;
+    int err = params_of(&r->spec, &pp), found = 0;
+    for (size_t i = 0; i < r->n && !err; i++)
+        err = run_probe(r->t, &pp, &r->runs[i], key, val, &found);
+    return err ? err : found ? 0 : CAIRN_ENOENT;
 }
 
 int cairn_lsm_get(cairn_txn *t, const cairn_lsm_spec *spec, const uint8_t key[CAIRN_LSM_KEY_LEN],
                   uint64_t min_tag, uint8_t *val)
 {
-    cairn_lsm_reader *r = malloc(sizeof *r);
-    if (!r) return CAIRN_ENOMEM;
-    int err = cairn_lsm_reader_open(r, t, spec, min_tag);
-    if (!err) {
-        err = cairn_lsm_reader_get(r, key, val);
-        cairn_lsm_reader_close(r);
+    /* Without a reader: each run's header is used right after it is read, nothing is kept. */
+    params pp;
+    int err = params_of(spec, &pp), found = 0;
+    if (err) return err;
+    const uint8_t *p = NULL;
+    uint32_t n;
+    uint64_t next;
+    dir_entry prev, cur;
+    if ((err = dir_raw(t, pp.id, &p, &n, &next))) return err;
+    for (uint32_t i = 0; i < n && !err; i++, p += DIR_ENTRY, prev = cur) {
+        if ((err = dir_entry_decode(p, next, i ? &prev : NULL, &cur))) break;
+        if (cur.max_tag < min_tag) continue;
+        cairn_lsm_run_view v = {.run = cur.run};
+        const uint8_t *hdr;
+        size_t len;
+        if ((err = header_get(t, &pp, cur.run, &hdr, &len, &v))) break;
+        if (v.records != cur.records) {
+            err = CAIRN_ESTORE_CORRUPT;
+            break;
+        }
+        err = run_probe(t, &pp, &v, key, val, &found);
     }
-    free(r);
-    return err;
+    return err ? err : found ? 0 : CAIRN_ENOENT;
 }
 
 int cairn_lsm_stats_get(cairn_txn *t, const cairn_lsm_spec *spec, cairn_lsm_stats *st)
@@ -403,7 +463,7 @@ static int writer_flush(run_writer *w)
 
 static int writer_add(run_writer *w, const uint8_t *rec)
 {
-    if (w->has_last && memcmp(w->last, rec, KEY) == 0) return 0;
+    if (w->has_last && key_cmp(w->last, rec) == 0) return 0;
     memcpy(w->last, rec, KEY);
     w->has_last = 1;
     if (w->in_chunk == 0) {
@@ -509,8 +569,8 @@ static int merge_tail(cairn_txn *t, const params *pp, dir *d, size_t first, uint
         merge_in *best = NULL;
         for (size_t i = 0; i < k; i++) {
             if (in[i].pos == in[i].n) continue;
-            if (!best || memcmp(in[i].buf + (size_t)in[i].pos * pp->rl,
-                                best->buf + (size_t)best->pos * pp->rl, pp->rl) < 0)
+            if (!best || rec_cmp(in[i].buf + (size_t)in[i].pos * pp->rl,
+                                 best->buf + (size_t)best->pos * pp->rl, pp->rl) < 0)
                 best = &in[i];
         }
         if (!best) break;
@@ -537,7 +597,7 @@ out:
 /* qsort_r order: key, then value, so the smallest value of a key comes first. */
 static int rec_cmp_len(const void *a, const void *b, void *len)
 {
-    return memcmp(a, b, *(const size_t *)len);
+    return rec_cmp(a, b, *(const size_t *)len);
 }
 
 int cairn_lsm_append(cairn_txn *t, const cairn_lsm_spec *spec, uint8_t *recs, size_t n,
@@ -558,7 +618,7 @@ int cairn_lsm_append(cairn_txn *t, const cairn_lsm_spec *spec, uint8_t *recs, si
         goto out;
     }
     if (d->n == CAIRN_LSM_MAX_RUNS) {
-        err = CAIRN_ESTORE_CORRUPT;
+        err = CAIRN_ENOSPC;
         goto out;
     }
     qsort_r(recs, n, pp.rl, rec_cmp_len, &pp.rl);
@@ -572,14 +632,15 @@ int cairn_lsm_append(cairn_txn *t, const cairn_lsm_spec *spec, uint8_t *recs, si
     d->next = run + 1;
     /* Size-tiered merging, like a base-`fanout` counter: a level that reaches fanout runs becomes
      * one run of the next level, which may carry on upward. */
-    for (uint8_t level = 0;; level++) {
+    for (;;) {
+        uint8_t level = d->e[d->n - 1].level;
         size_t first = d->n;
         while (first > 0 && d->e[first - 1].level == level) first--;
-        if (d->n - first < pp.fan) break;
-        if (level == UINT8_MAX) {
-            err = CAIRN_ESTORE_CORRUPT;
-            goto out;
-        }
+        if (d->n - first < pp.fan || level == UINT8_MAX) break;
+        first = d->n - pp.fan; /* more than fanout only when a merge was too big (below) */
+        uint64_t sum = 0;
+        for (size_t i = first; i < d->n; i++) sum += d->e[i].records;
+        if (sum > pp.cap) break;
         if ((err = merge_tail(t, &pp, d, first, (uint8_t)(level + 1)))) goto out;
     }
     err = dir_save(t, pp.id, d);

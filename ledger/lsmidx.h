@@ -5,9 +5,10 @@
  * Why: a B-tree keyed by hashes dirties one random leaf page per insert; with millions of keys
  * every block then writes (and fsyncs) hundreds of scattered pages. Here a block's records
  * become one sorted, immutable run written as a few large values, and runs are merged
- * (size-tiered: `fanout` runs of a level become one run of the next level), so every byte is
- * written sequentially, about log_fanout(records / block) times. docs/indexes.md has the design
- * and the measurements.
+ * (size-tiered: the newest `fanout` runs, when they are of one level, become one run of the
+ * next level, unless it would exceed max_run_records), so every byte is written sequentially,
+ * about log_fanout(records / block) times. Merges happen inside the append's transaction.
+ * docs/indexes.md has the design and the measurements.
  *
  * Records: a 32-byte key, which must be uniformly distributed (a SHA-256 output: the Bloom
  * filters take their bits from it), and a value of spec->vlen bytes (1..CAIRN_LSM_MAX_VLEN).
@@ -44,15 +45,17 @@
 
 #define CAIRN_LSM_KEY_LEN  32
 #define CAIRN_LSM_MAX_VLEN 32
-/* Most runs an index may have (a directory with more is corrupt); at fanout 4 that is about 40
- * levels, far beyond 2^64 records. */
-#define CAIRN_LSM_MAX_RUNS 128
+/* Most runs an index may have: appending beyond it fails with CAIRN_ENOSPC. Without
+ * max_run_records that is never reached (fanout - 1 runs per level); with it, runs too large to
+ * merge accumulate: about records / (max_run_records / fanout) of them at most. */
+#define CAIRN_LSM_MAX_RUNS 1024
 
 typedef struct cairn_lsm_spec {
     uint8_t id;          /* index id, the first byte of every key in the lsm table */
     uint8_t vlen;        /* value length in bytes */
     uint8_t fanout;      /* runs of one level that are merged into one; 0 = 4 */
     uint32_t chunk_size; /* bytes per chunk value; 0 = 16,368 (four 4 KiB pages in LMDB) */
+    uint64_t max_run_records; /* no merge makes a run of more records; 0 = no limit */
 } cairn_lsm_spec;
 
 typedef struct cairn_lsm_run_view {

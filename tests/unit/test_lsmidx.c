@@ -332,6 +332,41 @@ static void test_corrupt(void **state)
     assert_int_equal(lookup(f->s, &SMALL, 1, 0, &v), CAIRN_ESTORE_CORRUPT);
 }
 
+static void test_run_cap(void **state)
+{
+    fx *f = *state;
+    /* Blocks of 10 records, fanout 2, runs of at most 40 records: 10+10 and 20+20 merge, two
+     * runs of 40 would make 80 and stay apart. */
+    const cairn_lsm_spec capped = {
+        .id = 'c', .vlen = 8, .fanout = 2, .chunk_size = 200, .max_run_records = 40};
+    uint8_t recs[10 * 40];
+    for (uint64_t b = 0; b < 100; b++) {
+        for (uint64_t i = 0; i < 10; i++) rec(recs + i * 40, b * 10 + i, b);
+        assert_int_equal(append(f->s, &capped, recs, 10, b), 0);
+    }
+    cairn_lsm_stats st = stats(f->s, &capped);
+    assert_int_equal(st.records, 1000);
+    assert_int_equal(st.runs, 25);
+    assert_int_equal(st.levels, 3);
+    for (uint64_t k = 0; k < 1000; k++) {
+        uint64_t v;
+        assert_int_equal(lookup(f->s, &capped, k, 0, &v), 0);
+        assert_int_equal(v, k / 10);
+    }
+    /* Runs that can never merge fill the directory: CAIRN_ENOSPC, not a broken store. */
+    const cairn_lsm_spec single = {.id = 's', .vlen = 8, .max_run_records = 1};
+    cairn_txn *t;
+    assert_int_equal(cairn_store_write_begin(f->s, &t), 0);
+    uint64_t b = 0;
+    for (; b < CAIRN_LSM_MAX_RUNS; b++) {
+        rec(recs, b, b);
+        assert_int_equal(cairn_lsm_append(t, &single, recs, 1, b), 0);
+    }
+    rec(recs, b, b);
+    assert_int_equal(cairn_lsm_append(t, &single, recs, 1, b), CAIRN_ENOSPC);
+    cairn_txn_abort(t);
+}
+
 /* The reference: for each key of a pool, every (value, tag) ever added. */
 typedef struct ref_entry {
     uint64_t min_all;
@@ -340,12 +375,10 @@ typedef struct ref_entry {
     size_t n, cap;
 } ref_entry;
 
-static void test_property_vs_reference(void **state)
+static void property_vs_reference(fx *f, const cairn_lsm_spec spec)
 {
-    fx *f = *state;
     test_rng rng = test_rng_seeded("lsmidx property");
     enum { POOL = 6000, BLOCKS = 3000, MAXPER = 24 };
-    const cairn_lsm_spec spec = {.id = 'p', .vlen = 8, .fanout = 4, .chunk_size = 400};
     ref_entry *ref = calloc(POOL, sizeof *ref);
     assert_non_null(ref);
     uint8_t recs[MAXPER * 40];
@@ -437,8 +470,24 @@ static void test_property_vs_reference(void **state)
     }
     cairn_lsm_stats st = stats(f->s, &spec);
     assert_true(st.records <= total);
-    assert_true(st.runs < 3 * (size_t)st.levels + 1);
+    size_t fan = spec.fanout ? spec.fanout : 4;
+    if (!spec.max_run_records) assert_true(st.runs <= (fan - 1) * (size_t)st.levels);
     free(ref);
+}
+
+static void test_property_vs_reference(void **state)
+{
+    property_vs_reference(*state, (cairn_lsm_spec){.id = 'p', .vlen = 8, .chunk_size = 400});
+}
+
+/* The same with fanout 3 and runs capped at 150 records, which therefore accumulate. */
+static void test_property_capped(void **state)
+{
+    property_vs_reference(*state, (cairn_lsm_spec){.id = 'q',
+                                                   .vlen = 8,
+                                                   .fanout = 3,
+                                                   .chunk_size = 400,
+                                                   .max_run_records = 150});
 }
 
 int main(void)
@@ -450,7 +499,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abort_and_fault_leave_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_vs_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_property_capped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
