@@ -365,7 +365,8 @@ int cairn_chain_admit(const cairn_chain *c, cairn_txn *t, const uint8_t *raw, si
     if (err) return err;
     memcpy(tx_hash, tx.hash, 32);
     cairn_header head;
-    if (!(err = cairn_chain_head(t, &head, NULL)) && !(err = check_fresh(t, NULL, &tx, head.height + 1)))
+    if (!(err = cairn_chain_head(t, &head, NULL)) &&
+        !(err = check_fresh(t, NULL, &tx, head.height + 1)))
         err = cairn_tx_verify(c->sig, &tx, c->g.chain_id);
     cairn_tx_free(&tx);
     return err;

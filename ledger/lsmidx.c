@@ -30,9 +30,9 @@ typedef struct dir {
 } dir;
 
 typedef struct params {
-    size_t rl;     /* record length */
-    uint32_t pc;   /* records per chunk */
-    uint32_t fan;  /* fanout */
+    size_t rl;    /* record length */
+    uint32_t pc;  /* records per chunk */
+    uint32_t fan; /* fanout */
     uint64_t cap; /* largest merge output, records */
     uint8_t id, vlen;
 } params;
@@ -94,7 +94,8 @@ static void bloom_add(uint8_t *bloom, uint32_t blocks, const uint8_t *key)
 {
     uint8_t *b = bloom + bloom_block(blocks, key);
     uint64_t h = cairn_get_u64be(key + 8);
-    for (unsigned i = 0; i < BLOOM_PROBES; i++, h >>= 9) b[(h & 511) >> 3] |= (uint8_t)(1u << (h & 7));
+    for (unsigned i = 0; i < BLOOM_PROBES; i++, h >>= 9)
+        b[(h & 511) >> 3] |= (uint8_t)(1u << (h & 7));
 }
 
 static int bloom_maybe(const uint8_t *bloom, uint32_t blocks, unsigned probes, const uint8_t *key)
@@ -160,7 +161,8 @@ static int dir_save(cairn_txn *t, uint8_t id, const dir *d)
 {
     uint8_t k[2], *p;
     dir_key(k, id);
-    int err = cairn_txn_reserve(t, CAIRN_TABLE_LSM, k, 2, DIR_FIXED + d->n * DIR_ENTRY, (void **)&p);
+    int err =
+        cairn_txn_reserve(t, CAIRN_TABLE_LSM, k, 2, DIR_FIXED + d->n * DIR_ENTRY, (void **)&p);
     if (err) return err;
     cairn_put_u64be(p, d->next);
     cairn_put_u32be(p + 8, (uint32_t)d->n);
@@ -455,8 +457,8 @@ static int writer_flush(run_writer *w)
     if (w->in_chunk == 0) return 0;
     uint8_t k[14];
     chunk_key(k, w->pp->id, w->run, w->chunks - 1);
-    int err = cairn_txn_put(w->t, CAIRN_TABLE_LSM, k, 14, w->chunk, (size_t)w->in_chunk * w->pp->rl,
-                            0);
+    int err =
+        cairn_txn_put(w->t, CAIRN_TABLE_LSM, k, 14, w->chunk, (size_t)w->in_chunk * w->pp->rl, 0);
     w->in_chunk = 0;
     return err;
 }
@@ -627,8 +629,8 @@ int cairn_lsm_append(cairn_txn *t, const cairn_lsm_spec *spec, uint8_t *recs, si
     have_writer = 1;
     for (size_t i = 0; i < n && !err; i++) err = writer_add(&w, recs + i * pp.rl);
     if (err || (err = writer_finish(&w))) goto out;
-    d->e[d->n++] = (dir_entry){
-        .run = run, .records = w.records, .min_tag = tag, .max_tag = tag, .level = 0};
+    d->e[d->n++] =
+        (dir_entry){.run = run, .records = w.records, .min_tag = tag, .max_tag = tag, .level = 0};
     d->next = run + 1;
     /* Size-tiered merging, like a base-`fanout` counter: a level that reaches fanout runs becomes
      * one run of the next level, which may carry on upward. */

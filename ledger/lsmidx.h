@@ -51,10 +51,10 @@
 #define CAIRN_LSM_MAX_RUNS 1024
 
 typedef struct cairn_lsm_spec {
-    uint8_t id;          /* index id, the first byte of every key in the lsm table */
-    uint8_t vlen;        /* value length in bytes */
-    uint8_t fanout;      /* runs of one level that are merged into one; 0 = 4 */
-    uint32_t chunk_size; /* bytes per chunk value; 0 = 16,368 (four 4 KiB pages in LMDB) */
+    uint8_t id;               /* index id, the first byte of every key in the lsm table */
+    uint8_t vlen;             /* value length in bytes */
+    uint8_t fanout;           /* runs of one level that are merged into one; 0 = 4 */
+    uint32_t chunk_size;      /* bytes per chunk value; 0 = 16,368 (four 4 KiB pages in LMDB) */
     uint64_t max_run_records; /* no merge makes a run of more records; 0 = no limit */
 } cairn_lsm_spec;
 

@@ -410,7 +410,8 @@ int cairn_txn_is_mapped(cairn_txn *t, const void *p, size_t len)
     MDB_envinfo info;
     mdb_env_info(t->s->env, &info);
     const uint8_t *base = info.me_mapaddr, *q = p;
-    return base && q >= base && len <= info.me_mapsize && (size_t)(q - base) <= info.me_mapsize - len;
+    return base && q >= base && len <= info.me_mapsize &&
+           (size_t)(q - base) <= info.me_mapsize - len;
 }
 
 int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen, const void *val,

@@ -54,8 +54,7 @@ static void rec(uint8_t *out, uint64_t k, uint64_t v)
     cairn_put_u64be(out + 32, v);
 }
 
-static int append(cairn_store *s, const cairn_lsm_spec *spec, uint8_t *recs, size_t n,
-                  uint64_t tag)
+static int append(cairn_store *s, const cairn_lsm_spec *spec, uint8_t *recs, size_t n, uint64_t tag)
 {
     cairn_txn *t;
     int err = cairn_store_write_begin(s, &t);
@@ -326,8 +325,8 @@ static void test_corrupt(void **state)
     assert_int_equal(v, 1);
     uint8_t hk[10] = {'x', 'R', 0, 0, 0, 0, 0, 0, 0, 1};
     assert_int_equal(cairn_store_write_begin(f->s, &t), 0);
-    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_LSM, hk, 10, "\x02garbage-header-garbage!!", 25, 0),
-                     0);
+    assert_int_equal(
+        cairn_txn_put(t, CAIRN_TABLE_LSM, hk, 10, "\x02garbage-header-garbage!!", 25, 0), 0);
     assert_int_equal(cairn_txn_commit(t), 0);
     assert_int_equal(lookup(f->s, &SMALL, 1, 0, &v), CAIRN_ESTORE_CORRUPT);
 }
@@ -483,11 +482,9 @@ static void test_property_vs_reference(void **state)
 /* The same with fanout 3 and runs capped at 150 records, which therefore accumulate. */
 static void test_property_capped(void **state)
 {
-    property_vs_reference(*state, (cairn_lsm_spec){.id = 'q',
-                                                   .vlen = 8,
-                                                   .fanout = 3,
-                                                   .chunk_size = 400,
-                                                   .max_run_records = 150});
+    property_vs_reference(
+        *state, (cairn_lsm_spec){
+                    .id = 'q', .vlen = 8, .fanout = 3, .chunk_size = 400, .max_run_records = 150});
 }
 
 int main(void)
