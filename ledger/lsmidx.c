@@ -277,8 +277,8 @@ int cairn_lsm_reader_open(cairn_lsm_reader *r, cairn_txn *t, const cairn_lsm_spe
         v->level = e->level;
         v->min_tag = e->min_tag;
         v->max_tag = e->max_tag;
-        if (!cairn_txn_is_mapped(t, hdr, len)) {
-            /* Written in this transaction: later updates may move it, so keep a copy. */
+        if (cairn_txn_table_written(t, CAIRN_TABLE_LSM)) {
+            /* Possibly written in this transaction: later updates may move it; keep a copy. */
             if (!(v->copy = malloc(len))) {
                 err = CAIRN_ENOMEM;
                 goto out;

@@ -78,8 +78,10 @@ typedef struct cairn_lsm_reader {
 /*
  * Opens a view of the index in t, considering only runs whose max tag is >= min_tag (0: all).
  * The view stays valid until t ends or the index is appended to in t (cairn_lsm_append); other
- * updates of t (other tables, other indexes) do not affect it. Returns 0 or a storage error
- * (CAIRN_ESTORE_CORRUPT for a malformed directory or run header).
+ * updates of t (other tables, other indexes) do not affect it. It points into the store's pages
+ * (run headers: fences and Bloom filters), except when t had already updated the lsm table
+ * when the view was opened: then it copies the headers (cairn_txn_table_written). Returns 0 or
+ * a storage error (CAIRN_ESTORE_CORRUPT for a malformed directory or run header).
  */
 CAIRN_MUST_CHECK int cairn_lsm_reader_open(cairn_lsm_reader *r, cairn_txn *t,
                                            const cairn_lsm_spec *spec, uint64_t min_tag);

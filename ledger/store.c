@@ -41,7 +41,8 @@ struct cairn_txn {
     cairn_store *s;
     MDB_txn *txn;
     int write;
-    int poisoned; /* first error seen in this write transaction, 0 if none */
+    int poisoned;     /* first error seen in this write transaction, 0 if none */
+    uint64_t written; /* bit i: table i was updated in this transaction */
 };
 
 static void default_fatal(void *ctx, int err, const char *msg)
@@ -405,13 +406,11 @@ int cairn_txn_get(cairn_txn *t, cairn_table tbl, const void *key, size_t klen, c
     return 0;
 }
 
-int cairn_txn_is_mapped(cairn_txn *t, const void *p, size_t len)
+_Static_assert(CAIRN_TABLE_COUNT <= 64, "cairn_txn.written has one bit per table");
+
+int cairn_txn_table_written(const cairn_txn *t, cairn_table tbl)
 {
-    MDB_envinfo info;
-    mdb_env_info(t->s->env, &info);
-    const uint8_t *base = info.me_mapaddr, *q = p;
-    return base && q >= base && len <= info.me_mapsize &&
-           (size_t)(q - base) <= info.me_mapsize - len;
+    return (int)(t->written >> tbl & 1u);
 }
 
 int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen, const void *val,
@@ -422,6 +421,7 @@ int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen, c
     if (err) return err;
     MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
     MDB_val v = {.mv_size = vlen, .mv_data = (void *)val};
+    t->written |= (uint64_t)1 << tbl;
     int rc = injected(t->s);
     if (!rc) rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, append ? MDB_APPEND : 0);
     return rc ? txn_fail(t, map_rc(t->s, rc, "put")) : 0;
@@ -434,6 +434,7 @@ int cairn_txn_reserve(cairn_txn *t, cairn_table tbl, const void *key, size_t kle
     int err = txn_usable(t);
     if (err) return err;
     MDB_val k = {.mv_size = klen, .mv_data = (void *)key}, v = {.mv_size = vlen};
+    t->written |= (uint64_t)1 << tbl;
     int rc = injected(t->s);
     if (!rc) rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
     if (rc) return txn_fail(t, map_rc(t->s, rc, "reserve"));
@@ -447,6 +448,7 @@ int cairn_txn_del(cairn_txn *t, cairn_table tbl, const void *key, size_t klen)
     int err = txn_usable(t);
     if (err) return err;
     MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    t->written |= (uint64_t)1 << tbl;
     int rc = mdb_del(t->txn, t->s->dbi[tbl], &k, NULL);
     if (rc == MDB_NOTFOUND) return CAIRN_ENOENT;
     return rc ? txn_fail(t, map_rc(t->s, rc, "delete")) : 0;

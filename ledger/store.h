@@ -98,12 +98,12 @@ CAIRN_MUST_CHECK int cairn_txn_get(cairn_txn *t, cairn_table tbl, const void *ke
                                    const void **val, size_t *vlen);
 
 /*
- * 1 if [p, p + len) lies in the store's memory map: a committed record this transaction has not
- * rewritten, which stays valid and unchanged until the transaction ends unless this transaction
- * updates or deletes that very record. 0 otherwise, e.g. for a record written in this write
- * transaction (LMDB may move those on later updates).
+ * 1 if write transaction t has updated table tbl (put, reserve or delete) so far, else 0 (always
+ * 0 for a read transaction). A record read from a table that t has not updated lies in pages of
+ * the last commit: it stays valid and unchanged until t ends, whatever t writes afterwards
+ * (LMDB copies a page before changing it, and reuses the original only after t commits).
  */
-int cairn_txn_is_mapped(cairn_txn *t, const void *p, size_t len);
+int cairn_txn_table_written(const cairn_txn *t, cairn_table tbl);
 
 /* Stores key -> val. append=1 promises key sorts after every key in tbl (faster). */
 CAIRN_MUST_CHECK int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen,
