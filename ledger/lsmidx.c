@@ -325,11 +325,12 @@ static long fence_find(const cairn_lsm_run_view *v, const uint8_t *key)
     return ans;
 }
 
-/* Looks key up in one run; on a hit, keeps the value in val if it is smaller (or the first). */
+/* Looks key up in one run; on a hit, keeps the value in val if it is smaller (or the first).
+ * check_bloom 0: the caller has checked the run's Bloom filter already. */
 static int run_probe(cairn_txn *t, const params *pp, const cairn_lsm_run_view *v,
-                     const uint8_t *key, uint8_t *val, int *found)
+                     const uint8_t *key, uint8_t *val, int *found, int check_bloom)
 {
-    if (!bloom_maybe(v->bloom, v->bloom_blocks, v->probes, key)) return 0;
+    if (check_bloom && !bloom_maybe(v->bloom, v->bloom_blocks, v->probes, key)) return 0;
     long c = fence_find(v, key);
     if (c < 0) return 0;
     const uint8_t *recs;
@@ -358,8 +359,16 @@ int cairn_lsm_reader_get(cairn_lsm_reader *r, const uint8_t key[CAIRN_LSM_KEY_LE
 {
     params pp;
     int err = params_of(&r->spec, &pp), found = 0;
-    for (size_t i = 0; i < r->n && !err; i++)
-        err = run_probe(r->t, &pp, &r->runs[i], key, val, &found);
+    if (err) return err;
+    /* Each run's filter block is a likely cache miss: ask for all of them first, so the misses
+     * overlap instead of following one another. */
+    for (size_t i = 0; i < r->n; i++)
+        __builtin_prefetch(r->runs[i].bloom + bloom_block(r->runs[i].bloom_blocks, key));
+    for (size_t i = 0; i < r->n && !err; i++) {
+        const cairn_lsm_run_view *v = &r->runs[i];
+        if (bloom_maybe(v->bloom, v->bloom_blocks, v->probes, key))
+            err = run_probe(r->t, &pp, v, key, val, &found, 0);
+    }
     return err ? err : found ? 0 : CAIRN_ENOENT;
 }
 
@@ -386,7 +395,7 @@ int cairn_lsm_get(cairn_txn *t, const cairn_lsm_spec *spec, const uint8_t key[CA
             err = CAIRN_ESTORE_CORRUPT;
             break;
         }
-        err = run_probe(t, &pp, &v, key, val, &found);
+        err = run_probe(t, &pp, &v, key, val, &found, 1);
     }
     return err ? err : found ? 0 : CAIRN_ENOENT;
 }

@@ -277,16 +277,21 @@ int bench_ledger(int argc, char **argv)
         memcpy(sample[k - 1], sample[j], 32);
         memcpy(sample[j], tmp, 32);
     }
-    t0 = bench_now();
-    for (size_t k = 0; k < n_sample && !err; k++) {
-        cairn_tx_status st;
-        if (!(err = cairn_store_read_begin(b.s, &t))) {
-            err = cairn_chain_tx_status(t, sample[k], &st);
-            cairn_txn_abort(t);
+    /* Twice: the first pass also pays for mapping the pages it reads for the first time (the
+     * apply loop wrote them with pwrite), the second shows a node whose index pages are mapped. */
+    double hit_us = 0, hit2_us = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        t0 = bench_now();
+        for (size_t k = 0; k < n_sample && !err; k++) {
+            cairn_tx_status st;
+            if (!(err = cairn_store_read_begin(b.s, &t))) {
+                err = cairn_chain_tx_status(t, sample[k], &st);
+                cairn_txn_abort(t);
+            }
+            if (!err && st.result != 0) err = CAIRN_EINTERNAL;
         }
-        if (!err && st.result != 0) err = CAIRN_EINTERNAL;
+        *(pass ? &hit2_us : &hit_us) = n_sample ? (bench_now() - t0) / (double)n_sample * 1e6 : 0;
     }
-    double hit_us = n_sample ? (bench_now() - t0) / (double)n_sample * 1e6 : 0;
     t0 = bench_now();
     for (size_t k = 0; k < n_sample && !err; k++) {
         cairn_tx_status st;
@@ -330,15 +335,16 @@ int bench_ledger(int argc, char **argv)
     printf("  %-40s %12.1f ms\n", "slowest block (apply + commit)", worst_s * 1e3);
     printf("  %-40s %12.0f /s   (average %.0f bytes)\n", "provenance bundle generation",
            bundles_per_s, (double)total_bytes / (double)n_bundles);
-    printf("  %-40s %12.2f us   (absent hash: %.2f us; %zu each)\n", "tx status lookup by hash",
-           hit_us, miss_us, n_sample);
+    printf("  %-40s %12.2f us   (second pass %.2f us; absent hash: %.2f us; %zu each)\n",
+           "tx status lookup by hash", hit_us, hit2_us, miss_us, n_sample);
     printf("  %-40s %12.1f us   (%zu bytes)\n", "offline verification of one bundle", verify_us,
            one.len);
     printf("{\"bench\":\"ledger_apply\",\"txs\":%llu,\"block\":%llu,\"tx_per_s\":%.0f,"
            "\"worst_block_ms\":%.1f}\n",
            (unsigned long long)n_txs, (unsigned long long)block, tx_per_s, worst_s * 1e3);
-    printf("{\"bench\":\"tx_status\",\"log_size\":%llu,\"us\":%.2f,\"absent_us\":%.2f}\n",
-           (unsigned long long)log_size, hit_us, miss_us);
+    printf("{\"bench\":\"tx_status\",\"log_size\":%llu,\"us\":%.2f,\"second_pass_us\":%.2f,"
+           "\"absent_us\":%.2f}\n",
+           (unsigned long long)log_size, hit_us, hit2_us, miss_us);
     printf("{\"bench\":\"bundle_build\",\"log_size\":%llu,\"per_s\":%.0f}\n",
            (unsigned long long)log_size, bundles_per_s);
     printf("{\"bench\":\"bundle_verify\",\"log_size\":%llu,\"us\":%.1f,\"bytes\":%zu}\n",
