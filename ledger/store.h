@@ -26,7 +26,8 @@
 #include "ledger/bytes.h"
 #include "ledger/error.h"
 
-/* On-disk format version written by this build. A store with a higher version is refused. */
+/* On-disk format version written by this build. A store with a higher version is refused.
+ * 2: the transaction and anchor indexes moved to the "lsm" table (docs/indexes.md). */
 #define CAIRN_STORE_FORMAT_VERSION 2u
 
 /* Every table of the store. Names are persistent: never rename one. */
@@ -38,8 +39,8 @@
     XX(STATE_VALUES, "state.values")   /* u64be version || key -> value hash || value (smt.h) */   \
     XX(STATE_ROOTS, "state.roots")     /* u64be version -> root || root node version (smt.h) */    \
     XX(BLOCKS, "blocks")               /* u64be height -> block record */                          \
-    XX(TX_INDEX, "tx.index")           /* tx hash -> height, log index, result */                  \
-    XX(ANCHOR_INDEX, "anchor.index")   /* data digest -> log index */                              \
+    XX(TX_INDEX, "tx.index")           /* unused since format 2 (now in "lsm") */                  \
+    XX(ANCHOR_INDEX, "anchor.index")   /* unused since format 2 (now in "lsm") */                  \
     XX(DEVICE_EVENTS, "device.events") /* device id || u64be log index -> event kind */            \
     XX(REPLAY, "replay")               /* replay-protection records */                             \
     XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */            \
