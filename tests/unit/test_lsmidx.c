@@ -366,6 +366,51 @@ static void test_run_cap(void **state)
     cairn_txn_abort(t);
 }
 
+/* Keys that are not uniform (shared prefixes, a skewed spread) cost more but stay exact: the
+ * interpolated starting point of a search is only a hint. */
+static void skewed_key(uint64_t i, int family, uint8_t key[32])
+{
+    key_of(i, key);
+    if (family == 0) {
+        memset(key, 0x42, 12); /* one shared 12-byte prefix */
+    } else {
+        uint64_t x = i * i * i * i; /* crowded at the low end */
+        cairn_put_u64be(key, x);
+    }
+}
+
+static void test_nonuniform_keys(void **state)
+{
+    fx *f = *state;
+    for (int family = 0; family < 2; family++) {
+        const cairn_lsm_spec spec = {
+            .id = (uint8_t)('m' + family), .vlen = 8, .fanout = 3, .chunk_size = 400};
+        uint8_t recs[50 * 40];
+        for (uint64_t b = 0; b < 30; b++) {
+            for (uint64_t i = 0; i < 50; i++) {
+                uint64_t k = 2 * (i * 30 + b); /* even: stored; odd: absent */
+                skewed_key(k, family, recs + i * 40);
+                cairn_put_u64be(recs + i * 40 + 32, k);
+            }
+            assert_int_equal(append(f->s, &spec, recs, 50, b), 0);
+        }
+        cairn_txn *t;
+        assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+        for (uint64_t k = 0; k < 3001; k++) {
+            uint8_t key[32], val[8];
+            skewed_key(k, family, key);
+            int err = cairn_lsm_get(t, &spec, key, 0, val);
+            if (k % 2 == 0 && k < 3000) {
+                assert_int_equal(err, 0);
+                assert_int_equal(cairn_get_u64be(val), k);
+            } else {
+                assert_int_equal(err, CAIRN_ENOENT);
+            }
+        }
+        cairn_txn_abort(t);
+    }
+}
+
 /* The reference: for each key of a pool, every (value, tag) ever added. */
 typedef struct ref_entry {
     uint64_t min_all;
@@ -497,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nonuniform_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_vs_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_capped, setup, teardown),
     };
