@@ -58,6 +58,22 @@ static int apply(bench *b, const cairn_log_leaf *txs, size_t n, const int *sig_o
     return cairn_txn_commit(t);
 }
 
+/* This process's write counters from /proc/self/io: bytes passed to write calls and bytes sent
+ * to the block layer (0 where not available). */
+static void io_counters(double *wchar, double *write_bytes)
+{
+    *wchar = *write_bytes = 0;
+    FILE *f = fopen("/proc/self/io", "r");
+    if (!f) return;
+    char line[128];
+    unsigned long long v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "wchar: %llu", &v) == 1) *wchar = (double)v;
+        if (sscanf(line, "write_bytes: %llu", &v) == 1) *write_bytes = (double)v;
+    }
+    fclose(f);
+}
+
 static void digest_of(uint64_t i, uint8_t out[32])
 {
     cairn_sha256_oneshot(out, &i, sizeof i);
@@ -182,7 +198,9 @@ int bench_ledger(int argc, char **argv)
 
     /* Anchors: device i % D, sequence i / D + 1. Signatures are not checked here (sig_ok = 0
      * for every tx), so only the last block's are real — the bundles verified below. */
-    double encode_s = 0, apply_s = 0, worst_s = 0, apply_cpu_s = 0;
+    double encode_s = 0, apply_s = 0, worst_s = 0, apply_cpu_s = 0, wchar0, wbytes0, wchar1,
+           wbytes1;
+    io_counters(&wchar0, &wbytes0);
     uint64_t applied = 0;
     for (uint64_t i = 0; i < n_txs && !err;) {
         size_t k = 0;
@@ -243,6 +261,9 @@ int bench_ledger(int argc, char **argv)
         }
     }
     if (err) return cli_fail(err, "applying anchors");
+    io_counters(&wchar1, &wbytes1);
+    double wchar_tx = (wchar1 - wchar0) / (double)n_txs,
+           wbytes_tx = (wbytes1 - wbytes0) / (double)n_txs;
     if (applied != n_txs) {
         fprintf(stderr, "cairn-bench ledger: only %llu of %llu anchors applied\n",
                 (unsigned long long)applied, (unsigned long long)n_txs);
@@ -355,6 +376,8 @@ int bench_ledger(int argc, char **argv)
            "apply anchors (no signature checks)", tx_per_s, apply_s,
            apply_cpu_s / (double)n_txs * 1e6, encode_s);
     printf("  %-40s %12.1f ms\n", "slowest block (apply + commit)", worst_s * 1e3);
+    printf("  %-40s %12.0f B    (to the block layer: %.0f B)\n", "written per tx (write calls)",
+           wchar_tx, wbytes_tx);
     printf("  %-40s %12.0f /s   (CPU %.1f us each; average %.0f bytes)\n",
            "provenance bundle generation", bundles_per_s,
            n_bundles ? bundle_cpu_s / (double)n_bundles * 1e6 : 0,
@@ -367,9 +390,10 @@ int bench_ledger(int argc, char **argv)
     printf("  %-40s %12.1f us   (%zu bytes)\n", "offline verification of one bundle", verify_us,
            one.len);
     printf("{\"bench\":\"ledger_apply\",\"txs\":%llu,\"block\":%llu,\"tx_per_s\":%.0f,"
-           "\"cpu_us_per_tx\":%.2f,\"worst_block_ms\":%.1f}\n",
+           "\"cpu_us_per_tx\":%.2f,\"worst_block_ms\":%.1f,\"written_per_tx\":%.0f,"
+           "\"block_layer_per_tx\":%.0f}\n",
            (unsigned long long)n_txs, (unsigned long long)block, tx_per_s,
-           apply_cpu_s / (double)n_txs * 1e6, worst_s * 1e3);
+           apply_cpu_s / (double)n_txs * 1e6, worst_s * 1e3, wchar_tx, wbytes_tx);
     printf("{\"bench\":\"tx_status\",\"log_size\":%llu,\"us\":%.2f,\"cpu_us\":%.2f,"
            "\"second_pass_us\":%.2f,\"absent_us\":%.2f}\n",
            (unsigned long long)log_size, hit_us, hit_cpu_us, hit2_us, miss_us);
