@@ -69,6 +69,39 @@ static uint64_t now_ms(void)
 
 /* ---- block production (event loop thread) ---- */
 
+/* One block's application, certificate included, in write transaction t. cairn_store_write may
+ * run it again on a fresh transaction after growing a full map, so it depends only on p and the
+ * store. */
+typedef struct produce_ctx {
+    cairn_node *n;
+    const cairn_mempool_batch *b;
+    const int *sig_ok;
+    int32_t *results;
+    uint64_t now_ms;
+    cairn_block_out out;
+} produce_ctx;
+
+static int produce_fn(cairn_txn *t, void *arg)
+{
+    produce_ctx *p = arg;
+    cairn_node *n = p->n;
+    cairn_header head;
+    int err = cairn_chain_head(t, &head, NULL);
+    if (err) return err;
+    uint64_t ts = p->now_ms < head.time_ms ? head.time_ms : p->now_ms; /* never goes back */
+    if ((err = cairn_chain_apply_block(n->chain, t, ts, n->validator_id, p->b->txs, p->b->n,
+                                       p->sig_ok, &p->out, p->results)))
+        return err;
+    /* The single validator's commit signature certifies the block (> 2/3 of the power). */
+    cairn_certificate cert = {.height = p->out.header.height, .n = 1};
+    memcpy(cert.block_hash, p->out.hash, 32);
+    cert.sigs[0].validator = n->validator_index;
+    if ((err = cairn_commit_sign(n->g->chain_id, p->out.header.height, p->out.hash,
+                                 n->validator.seed, cert.sigs[0].sig)))
+        return err;
+    return cairn_chain_put_certificate(t, &cert);
+}
+
 /* Makes one block from up to max pending transactions. Returns 0 or a fatal error. */
 static int produce_block(cairn_node *n)
 {
@@ -80,40 +113,23 @@ static int produce_block(cairn_node *n)
     }
     int32_t *results = calloc(b.n, sizeof *results);
     int *sig_ok = calloc(b.n, sizeof *sig_ok); /* verified at admission */
-    cairn_txn *t = NULL;
-    cairn_block_out out;
     if (!results || !sig_ok) {
         err = CAIRN_ENOMEM;
         goto done;
     }
-    if ((err = cairn_store_write_begin(n->store, &t))) goto done;
-    cairn_header head;
-    if ((err = cairn_chain_head(t, &head, NULL))) goto done;
-    uint64_t ts = now_ms();
-    if (ts < head.time_ms) ts = head.time_ms; /* block time never goes back */
-    if ((err = cairn_chain_apply_block(n->chain, t, ts, n->validator_id, b.txs, b.n, sig_ok, &out,
-                                       results)))
-        goto done;
-    /* The single validator's commit signature certifies the block (> 2/3 of the power). */
-    cairn_certificate cert = {.height = out.header.height, .n = 1};
-    memcpy(cert.block_hash, out.hash, 32);
-    cert.sigs[0].validator = n->validator_index;
-    if ((err = cairn_commit_sign(n->g->chain_id, out.header.height, out.hash, n->validator.seed,
-                                 cert.sigs[0].sig)) ||
-        (err = cairn_chain_put_certificate(t, &cert)))
-        goto done;
-    err = cairn_txn_commit(t);
-    t = NULL;
-    if (err) goto done;
+    /* Through cairn_store_write: a block whose index merges fill the map is retried on a grown
+     * map instead of halting the node (docs/indexes.md). */
+    produce_ctx p = {.n = n, .b = &b, .sig_ok = sig_ok, .results = results, .now_ms = now_ms()};
+    if ((err = cairn_store_write(n->store, produce_fn, &p))) goto done;
     size_t ok = 0;
     for (size_t i = 0; i < b.n; i++) ok += results[i] == 0;
     atomic_fetch_add(&n->blocks, 1);
     atomic_fetch_add(&n->txs_committed, ok);
     atomic_fetch_add(&n->txs_rejected, b.n - ok);
     nlog(n, CAIRN_LOG_INFO, "msg=\"block committed\" height=%llu txs=%zu applied=%zu log_size=%llu",
-         (unsigned long long)out.header.height, b.n, ok, (unsigned long long)out.header.log_size);
+         (unsigned long long)p.out.header.height, b.n, ok,
+         (unsigned long long)p.out.header.log_size);
 done:
-    cairn_txn_abort(t);
     free(results);
     free(sig_ok);
     cairn_mempool_done(n->mp, &b);
