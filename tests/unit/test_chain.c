@@ -705,6 +705,56 @@ static void test_transfer_and_governance(void **state)
     lfx_close(f);
 }
 
+/* A block retried by cairn_store_write after a full map (as the node does) leaves exactly one
+ * copy of its effects: the indexes keep no state outside the transaction. */
+typedef struct retry_ctx {
+    lfx *f;
+    cairn_log_leaf leaf;
+    int32_t result;
+    int runs;
+} retry_ctx;
+
+static int apply_retry_fn(cairn_txn *t, void *arg)
+{
+    retry_ctx *r = arg;
+    cairn_block_out out;
+    if (++r->runs == 1) cairn_store_inject_fault(r->f->s, CAIRN_ESTORE_MAP_FULL);
+    return cairn_chain_apply_block(r->f->c, t, r->f->time_ms, r->f->validator_id, &r->leaf, 1, NULL,
+                                   &out, &r->result);
+}
+
+static void test_block_retried_after_map_full(void **state)
+{
+    (void)state;
+    lfx *f = lfx_open(1);
+    dev d;
+    assert_int_equal(register_device(f, &d, 0x31, f->acme_id, &f->acme, "cam", "SN-31"), 0);
+    cairn_buf tx = CAIRN_BUF_INIT;
+    uint8_t h[32];
+    build_anchor(f, &tx, &d, &d.kp, 1, 0xE1, h);
+    retry_ctx r = {.f = f, .leaf = {tx.p, tx.len}};
+    f->time_ms += 1000;
+    assert_int_equal(cairn_store_write(f->s, apply_retry_fn, &r), 0);
+    assert_int_equal(r.runs, 2);
+    assert_int_equal(r.result, 0);
+    cairn_txn *t;
+    cairn_tx_status st;
+    uint64_t idx;
+    uint8_t dig[32];
+    memset(dig, 0xE1, 32);
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    assert_int_equal(cairn_chain_tx_status(t, h, &st), 0);
+    assert_int_equal(cairn_chain_anchor_index(t, dig, 32, &idx), 0);
+    assert_int_equal(idx, st.log_index);
+    cairn_txn_abort(t);
+    /* And the same transaction again is a replay. */
+    int32_t res;
+    lfx_block(f, &tx, 1, &res);
+    assert_int_equal(res, CAIRN_EREPLAY);
+    cairn_buf_free(&tx);
+    lfx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +765,7 @@ int main(void)
         cmocka_unit_test(test_weak_device_keys_refused),
         cmocka_unit_test(test_bad_transactions_change_nothing),
         cmocka_unit_test(test_transfer_and_governance),
+        cmocka_unit_test(test_block_retried_after_map_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
