@@ -31,8 +31,8 @@
  *   id 'C' u64be run u32be chunk    -> up to `records per chunk` sorted records (key || value)
  * All integers big-endian. Runs are immutable; a merge writes a new run and deletes its inputs.
  *
- * Threads and lifetimes: no state outside the store; a reader is a plain value on the caller's
- * stack, tied to one transaction (see cairn_lsm_reader_open).
+ * Threads and lifetimes: no state outside the store; a reader is a caller-owned value tied to
+ * one transaction (see cairn_lsm_reader_open).
  */
 #ifndef CAIRN_LEDGER_LSMIDX_H
 #define CAIRN_LEDGER_LSMIDX_H
@@ -53,7 +53,7 @@
 typedef struct cairn_lsm_spec {
     uint8_t id;               /* index id, the first byte of every key in the lsm table */
     uint8_t vlen;             /* value length in bytes */
-    uint8_t fanout;           /* runs of one level that are merged into one; 0 = 4 */
+    uint8_t fanout;           /* runs of one level that are merged into one (>= 2); 0 = 4 */
     uint32_t chunk_size;      /* bytes per chunk value; 0 = 16,368 (four 4 KiB pages in LMDB) */
     uint64_t max_run_records; /* no merge makes a run of more records; 0 = no limit */
 } cairn_lsm_spec;
@@ -66,8 +66,8 @@ typedef struct cairn_lsm_run_view {
     uint8_t level, probes;
 } cairn_lsm_run_view;
 
-/* A consistent view of one index in one transaction. Owned by the caller (may live on the
- * stack); cairn_lsm_reader_close frees what it allocated. */
+/* A consistent view of one index in one transaction. Owned by the caller (about 74 KiB: the
+ * chain allocates it once per block); cairn_lsm_reader_close frees what it allocated. */
 typedef struct cairn_lsm_reader {
     cairn_txn *t;
     cairn_lsm_spec spec;
