@@ -819,6 +819,8 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
     uint64_t token;
     int any;
     int err = persist_step(r, a, &token, &any);
+    for (int k = 0; err == CAIRN_ESTORE_MAP_FULL && k < 8; k++)
+        if (!(err = cairn_store_grow(r->c.store))) err = persist_step(r, a, &token, &any);
     if (err) {
         fatal(r, err, "persist");
         return err;
@@ -1410,6 +1412,9 @@ static void drain_commits(cairn_replica *r)
             break;
         }
         int err = apply_commit(r, ci);
+        /* Index merges can fill the map: grow it and apply again (nothing was kept). */
+        for (int k = 0; err == CAIRN_ESTORE_MAP_FULL && k < 8; k++)
+            if (!(err = cairn_store_grow(r->c.store))) err = apply_commit(r, ci);
         if (err == CAIRN_ENOENT) break;
         if (err) {
             fatal(r, err, "apply");
