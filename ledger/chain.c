@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ledger/codec.h"
+#include "ledger/lsmidx.h"
 #include "ledger/rules.h"
 #include "ledger/state.h"
 #include "ledger/tx.h"
@@ -19,6 +20,32 @@ struct cairn_chain {
 
 static const char HEAD_KEY[] = "chain.head";
 static const char GENESIS_KEY[] = "chain.genesis";
+/* The layout of the transaction and anchor indexes; a chain without it predates them. */
+static const char INDEX_KEY[] = "chain.index";
+static const char INDEX_LAYOUT[] = "lsm-v1";
+
+/* The two hash-keyed indexes (ledger/lsmidx.h, docs/indexes.md): tag = block height. */
+static const cairn_lsm_spec TX_INDEX = {.id = 't', .vlen = 20};
+static const cairn_lsm_spec ANCHOR_INDEX = {.id = 'a', .vlen = 8};
+#define TX_REC     (CAIRN_LSM_KEY_LEN + 20)
+#define ANCHOR_REC (CAIRN_LSM_KEY_LEN + 8)
+
+/* The anchor index key of a data digest: uniform and of fixed length, whatever the digest. */
+static void anchor_key(uint8_t key[32], const uint8_t *digest, size_t len)
+{
+    uint8_t buf[65];
+    buf[0] = (uint8_t)len;
+    memcpy(buf + 1, digest, len);
+    cairn_sha256_tagged(key, "CAIRN-ANCHOR-INDEX-V1", buf, len + 1);
+}
+
+/* Replay checks at height h need only the records of the expiry window: a transaction that
+ * passes the expiry check at h has expiry >= h, so an earlier inclusion of the same body
+ * (same expiry) happened at a height >= expiry - CAIRN_MAX_TX_LIFETIME_BLOCKS >= h - that. */
+static uint64_t replay_min_height(uint64_t h)
+{
+    return h > CAIRN_MAX_TX_LIFETIME_BLOCKS ? h - CAIRN_MAX_TX_LIFETIME_BLOCKS : 0;
+}
 
 const cairn_genesis *cairn_chain_genesis(const cairn_chain *c)
 {
@@ -147,33 +174,29 @@ int cairn_chain_put_certificate(cairn_txn *t, const cairn_certificate *c)
     return err;
 }
 
-int cairn_chain_tx_status(cairn_txn *t, const uint8_t hash[32], cairn_tx_status *st)
+static void tx_status_decode(const uint8_t p[20], cairn_tx_status *st)
 {
-    const void *v;
-    size_t len;
-    int err = cairn_txn_get(t, CAIRN_TABLE_TX_INDEX, hash, 32, &v, &len);
-    if (err) return err;
-    if (len != 20) return CAIRN_ESTORE_CORRUPT;
-    const uint8_t *p = v;
     st->height = cairn_get_u64be(p);
     st->log_index = cairn_get_u64be(p + 8);
     st->result = (int32_t)cairn_get_u32be(p + 16);
-    return 0;
+}
+
+int cairn_chain_tx_status(cairn_txn *t, const uint8_t hash[32], cairn_tx_status *st)
+{
+    uint8_t v[20];
+    int err = cairn_lsm_get(t, &TX_INDEX, hash, 0, v);
+    if (!err) tx_status_decode(v, st);
+    return err;
 }
 
 int cairn_chain_anchor_index(cairn_txn *t, const uint8_t *digest, size_t len, uint64_t *log_index)
 {
     if (len == 0 || len > 64) return CAIRN_EINVAL;
-    uint8_t key[65];
-    key[0] = (uint8_t)len;
-    memcpy(key + 1, digest, len);
-    const void *v;
-    size_t vl;
-    int err = cairn_txn_get(t, CAIRN_TABLE_ANCHOR_INDEX, key, len + 1, &v, &vl);
-    if (err) return err;
-    if (vl != 8) return CAIRN_ESTORE_CORRUPT;
-    *log_index = cairn_get_u64be(v);
-    return 0;
+    uint8_t key[32], v[8];
+    anchor_key(key, digest, len);
+    int err = cairn_lsm_get(t, &ANCHOR_INDEX, key, 0, v);
+    if (!err) *log_index = cairn_get_u64be(v);
+    return err;
 }
 
 int cairn_chain_stream(cairn_txn *t, const uint8_t device[32], const uint8_t *stream, size_t len,
@@ -250,6 +273,9 @@ static int init_genesis(cairn_chain *c, cairn_txn *t)
     if ((err = put_header(t, &h, hash))) goto out;
     err = cairn_txn_put(t, CAIRN_TABLE_META, GENESIS_KEY, sizeof GENESIS_KEY - 1, c->genesis_hash,
                         32, 0);
+    if (!err)
+        err = cairn_txn_put(t, CAIRN_TABLE_META, INDEX_KEY, sizeof INDEX_KEY - 1, INDEX_LAYOUT,
+                            sizeof INDEX_LAYOUT - 1, 0);
 out:
     cairn_buf_free(&gb);
     cairn_buf_free(&leaf);
@@ -292,6 +318,14 @@ int cairn_chain_open(cairn_chain **out, cairn_store *s, const cairn_genesis *g,
         err = cairn_txn_get(t, CAIRN_TABLE_META, GENESIS_KEY, sizeof GENESIS_KEY - 1, &v, &len);
         if (err == CAIRN_ENOENT) err = CAIRN_EGENESIS; /* a log that is not a chain */
         if (!err && (len != 32 || memcmp(v, c->genesis_hash, 32) != 0)) err = CAIRN_EGENESIS;
+        /* A chain written before the log-structured indexes: its tx.index and anchor.index
+         * B-trees are not read any more, so replays would go unnoticed. Refused. */
+        if (!err) {
+            err = cairn_txn_get(t, CAIRN_TABLE_META, INDEX_KEY, sizeof INDEX_KEY - 1, &v, &len);
+            if (err == CAIRN_ENOENT ||
+                (!err && (len != sizeof INDEX_LAYOUT - 1 || memcmp(v, INDEX_LAYOUT, len) != 0)))
+                err = CAIRN_ESTORE_VERSION;
+        }
     }
     cairn_txn_abort(t);
     if (err) goto fail;
@@ -310,14 +344,16 @@ void cairn_chain_close(cairn_chain *c)
 
 /* ---- admission and blocks ---- */
 
-/* Expiry window and replay, against the block at `height`. */
-static int check_fresh(cairn_txn *t, const cairn_tx *tx, uint64_t height)
+/* Expiry window and replay, against the block at `height`; r: a view of the tx index opened
+ * with min tag replay_min_height(height) (block application), or NULL for a lookup of its own. */
+static int check_fresh(cairn_txn *t, cairn_lsm_reader *r, const cairn_tx *tx, uint64_t height)
 {
     uint64_t exp = tx->body->expiry_height;
     if (exp < height) return CAIRN_EEXPIRED;
     if (exp - height > CAIRN_MAX_TX_LIFETIME_BLOCKS) return CAIRN_EEXPIRY_TOO_FAR;
-    cairn_tx_status st;
-    int err = cairn_chain_tx_status(t, tx->hash, &st);
+    uint8_t v[20];
+    int err = r ? cairn_lsm_reader_get(r, tx->hash, v)
+                : cairn_lsm_get(t, &TX_INDEX, tx->hash, replay_min_height(height), v);
     if (err == 0) return CAIRN_EREPLAY;
     return err == CAIRN_ENOENT ? 0 : err;
 }
@@ -338,7 +374,7 @@ static int admit(const cairn_chain *c, cairn_txn *t, const uint8_t *raw, size_t 
     if (signer_id) cairn_sha256_oneshot(signer_id, tx.env->signer.data, tx.env->signer.len);
     cairn_header head;
     if (!(err = cairn_chain_head(t, &head, NULL)) &&
-        !(err = check_fresh(t, &tx, head.height + 1)) && verify)
+        !(err = check_fresh(t, NULL, &tx, head.height + 1)) && verify)
         err = cairn_tx_verify(c->sig, &tx, c->g.chain_id);
     cairn_tx_free(&tx);
     return err;
@@ -375,34 +411,35 @@ static int hashset_insert(hashset *s, const uint8_t h[32])
     return 0;
 }
 
-static int write_indexes(cairn_txn *t, const uint8_t hash[32], uint64_t height, uint64_t index,
-                         int32_t result, const cairn_tx_effects *fx, uint8_t kind)
+/* The block's index records, written as one run per index at the end of the block. */
+typedef struct index_recs {
+    uint8_t *tx, *anchor;
+    size_t n_tx, n_anchor;
+} index_recs;
+
+static int write_indexes(cairn_txn *t, index_recs *ir, const uint8_t hash[32], uint64_t height,
+                         uint64_t index, int32_t result, const cairn_tx_effects *fx, uint8_t kind)
 {
-    uint8_t v[20];
-    cairn_put_u64be(v, height);
-    cairn_put_u64be(v + 8, index);
-    cairn_put_u32be(v + 16, (uint32_t)result);
-    int err = cairn_txn_put(t, CAIRN_TABLE_TX_INDEX, hash, 32, v, 20, 0);
-    if (err || result != 0) return err;
+    uint8_t *v = ir->tx + ir->n_tx++ * TX_REC;
+    memcpy(v, hash, 32);
+    cairn_put_u64be(v + 32, height);
+    cairn_put_u64be(v + 40, index);
+    cairn_put_u32be(v + 48, (uint32_t)result);
+    if (result != 0) return 0;
     /* Device events are the device's lifecycle (registration, keys, status, transfers,
-     * attestations); its anchors are found by digest (anchor.index) and per stream. */
+     * attestations); its anchors are found by digest (the anchor index) and per stream. */
     if (fx->has_device && !fx->has_anchor) {
         uint8_t k[40];
         memcpy(k, fx->device_id, 32);
         cairn_put_u64be(k + 32, index);
-        if ((err = cairn_txn_put(t, CAIRN_TABLE_DEVICE_EVENTS, k, 40, &kind, 1, 0))) return err;
+        int err = cairn_txn_put(t, CAIRN_TABLE_DEVICE_EVENTS, k, 40, &kind, 1, 0);
+        if (err) return err;
     }
     if (fx->has_anchor) {
-        uint8_t k[65];
-        const void *old;
-        size_t ol;
-        k[0] = (uint8_t)fx->anchor_digest_len;
-        memcpy(k + 1, fx->anchor_digest, fx->anchor_digest_len);
-        err = cairn_txn_get(t, CAIRN_TABLE_ANCHOR_INDEX, k, fx->anchor_digest_len + 1, &old, &ol);
-        if (err == CAIRN_ENOENT)
-            err = cairn_txn_put(t, CAIRN_TABLE_ANCHOR_INDEX, k, fx->anchor_digest_len + 1, v + 8, 8,
-                                0);
-        if (err) return err;
+        /* Several anchors of one digest: the index keeps the smallest log index, the first. */
+        uint8_t *a = ir->anchor + ir->n_anchor++ * ANCHOR_REC;
+        anchor_key(a, fx->anchor_digest, fx->anchor_digest_len);
+        cairn_put_u64be(a + 32, index);
     }
     return 0;
 }
@@ -433,11 +470,16 @@ static int apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
     seen.k = malloc(seen.cap * 32);
     seen.used = calloc(seen.cap, 1);
     cairn_buf payload = CAIRN_BUF_INIT;
-    if (!leaves || !ll || !seen.k || !seen.used) {
+    index_recs ir = {malloc((n ? n : 1) * TX_REC), malloc((n ? n : 1) * ANCHOR_REC), 0, 0};
+    cairn_lsm_reader *replay = malloc(sizeof *replay);
+    int replay_open = 0;
+    if (!leaves || !ll || !seen.k || !seen.used || !ir.tx || !ir.anchor || !replay) {
         err = CAIRN_ENOMEM;
         goto out;
     }
     if ((err = cairn_state_begin(&st, t, 1, parent.height))) goto out;
+    if ((err = cairn_lsm_reader_open(replay, t, &TX_INDEX, replay_min_height(height)))) goto out;
+    replay_open = 1;
     cairn_buf_tag(&payload, "CAIRN-PAYLOAD-V1");
     cairn_buf_u32(&payload, (uint32_t)n);
 
@@ -467,7 +509,7 @@ static int apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
             /* Only a correctly signed transaction claims its hash: otherwise anyone could
              * front-run a device's transaction with a garbage signature and make the real one
              * a "replay". */
-            if ((result = check_fresh(t, &tx, height)) == 0)
+            if ((result = check_fresh(t, replay, &tx, height)) == 0)
                 result = sig_results ? sig_results[i] : cairn_tx_verify(c->sig, &tx, c->g.chain_id);
             if (result == 0) {
                 claims = 1;
@@ -492,7 +534,7 @@ static int apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
         cairn_buf_put(&payload, hash, 32);
         err = cairn_buf_finish(&leaves[i]);
         if (!err && claims)
-            err = write_indexes(t, hash, height, base_index + i, result, &fx,
+            err = write_indexes(t, &ir, hash, height, base_index + i, result, &fx,
                                 tx.body ? (uint8_t)tx.body->payload_case : 0);
         if (tx.body || tx.env) cairn_tx_free(&tx);
         if (err) goto out;
@@ -517,7 +559,11 @@ static int apply_block(const cairn_chain *c, cairn_txn *t, uint64_t time_ms,
     }
     if ((err = cairn_buf_finish(&payload))) goto out;
     cairn_sha256_oneshot(h->payload_hash, payload.p, payload.len);
-    if ((err = cairn_log_append(t, ll, n, &h->log_size)) ||
+    cairn_lsm_reader_close(replay);
+    replay_open = 0;
+    if ((err = cairn_lsm_append(t, &TX_INDEX, ir.tx, ir.n_tx, height)) ||
+        (err = cairn_lsm_append(t, &ANCHOR_INDEX, ir.anchor, ir.n_anchor, height)) ||
+        (err = cairn_log_append(t, ll, n, &h->log_size)) ||
         (err = cairn_log_root(t, h->log_size, h->log_root)) ||
         (err = cairn_state_commit(st, height, h->state_root)) ||
         (err = put_header(t, h, out->hash)))
@@ -531,6 +577,10 @@ out:
     free(seen.k);
     free(seen.used);
     cairn_buf_free(&payload);
+    if (replay && replay_open) cairn_lsm_reader_close(replay);
+    free(replay);
+    free(ir.tx);
+    free(ir.anchor);
     return err;
 }
 

@@ -7,11 +7,18 @@
  *   blocks        u64be height            -> header bytes (docs/formats.md)
  *                 u64be height || 0x01    -> commit certificate bytes
  *                 'H' || block hash       -> u64be height
- *   tx.index      tx hash                 -> u64be height || u64be log index || i32 result
- *   anchor.index  u8 len || data digest   -> u64be log index of the first anchor of it
+ *   lsm           log-structured indexes (ledger/lsmidx.h, docs/indexes.md), one run per block
+ *                 and index, merged size-tiered, tag = block height:
+ *                 't': tx hash -> u64be height || u64be log index || i32 result (correctly
+ *                      signed transactions only; replay rejection and the status API)
+ *                 'a': H(TAG("CAIRN-ANCHOR-INDEX-V1") || u8 len || data digest)
+ *                      -> u64be log index of the first anchor of it (smallest value wins)
+ *   (tx.index and anchor.index: the B-trees these replaced, no longer used)
  *   device.events device id || u64be log index -> u8 payload kind (lifecycle, not anchors)
  *   streams       stream id (records.h cairn_stream_id) -> stream counters
- *   meta "chain.head" -> u64be height, "chain.genesis" -> genesis hash
+ *   meta "chain.head" -> u64be height, "chain.genesis" -> genesis hash,
+ *        "chain.index" -> "lsm-v1" (a chain without it predates the lsm indexes: refused with
+ *        CAIRN_ESTORE_VERSION)
  *        "valset.epoch" -> u64be epoch of the active validator set (absent: 0, the genesis set)
  *        "valset.set" || u64be epoch -> the set of that epoch (cairn_valset, docs/formats.md)
  *        "valset.pending" -> n * validator id: validators changed by governance since the last

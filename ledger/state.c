@@ -14,13 +14,35 @@ typedef struct slot {
     size_t len;
 } slot;
 
+/* A table of slots (open addressing, at most half full). */
+typedef struct table {
+    slot *slots;
+    size_t cap, n;
+} table;
+
 struct cairn_state {
     cairn_txn *t;
     int has_base;
     uint64_t base;
-    slot *slots;
-    size_t cap, n;
+    table w;  /* the block's writes */
+    table rc; /* copies of records read from the base version (len SIZE_MAX: absent) */
 };
+
+#define ABSENT SIZE_MAX
+
+static int table_init(table *tb)
+{
+    tb->cap = 256;
+    tb->n = 0;
+    tb->slots = calloc(tb->cap, sizeof *tb->slots);
+    return tb->slots ? 0 : CAIRN_ENOMEM;
+}
+
+static void table_free(table *tb)
+{
+    for (size_t i = 0; tb->slots && i < tb->cap; i++) free(tb->slots[i].val);
+    free(tb->slots);
+}
 
 int cairn_state_begin(cairn_state **out, cairn_txn *t, int has_base, uint64_t base)
 {
@@ -29,10 +51,8 @@ int cairn_state_begin(cairn_state **out, cairn_txn *t, int has_base, uint64_t ba
     s->t = t;
     s->has_base = has_base;
     s->base = base;
-    s->cap = 256;
-    s->slots = calloc(s->cap, sizeof *s->slots);
-    if (!s->slots) {
-        free(s);
+    if (table_init(&s->w) || table_init(&s->rc)) {
+        cairn_state_free(s);
         return CAIRN_ENOMEM;
     }
     *out = s;
@@ -42,8 +62,8 @@ int cairn_state_begin(cairn_state **out, cairn_txn *t, int has_base, uint64_t ba
 void cairn_state_free(cairn_state *s)
 {
     if (!s) return;
-    for (size_t i = 0; i < s->cap; i++) free(s->slots[i].val);
-    free(s->slots);
+    table_free(&s->w);
+    table_free(&s->rc);
     free(s);
 }
 
@@ -54,46 +74,66 @@ static slot *find(slot *slots, size_t cap, const uint8_t key[32])
     return &slots[i];
 }
 
-static int grow(cairn_state *s)
+/* Makes room for one more key. */
+static int reserve(table *tb)
 {
-    size_t cap = s->cap * 2;
+    if ((tb->n + 1) * 2 <= tb->cap) return 0;
+    size_t cap = tb->cap * 2;
     slot *ns = calloc(cap, sizeof *ns);
     if (!ns) return CAIRN_ENOMEM;
-    for (size_t i = 0; i < s->cap; i++)
-        if (s->slots[i].used) *find(ns, cap, s->slots[i].key) = s->slots[i];
-    free(s->slots);
-    s->slots = ns;
-    s->cap = cap;
+    for (size_t i = 0; i < tb->cap; i++)
+        if (tb->slots[i].used) *find(ns, cap, tb->slots[i].key) = tb->slots[i];
+    free(tb->slots);
+    tb->slots = ns;
+    tb->cap = cap;
     return 0;
 }
 
 int cairn_state_get(cairn_state *s, const uint8_t key[32], const uint8_t **val, size_t *len)
 {
-    slot *sl = find(s->slots, s->cap, key);
+    slot *sl = find(s->w.slots, s->w.cap, key);
+    if (!sl->used) sl = find(s->rc.slots, s->rc.cap, key);
     if (sl->used) {
+        if (sl->len == ABSENT) return CAIRN_ENOENT;
         *val = sl->val;
         *len = sl->len;
         return 0;
     }
     if (!s->has_base) return CAIRN_ENOENT;
-    return cairn_smt_get(s->t, s->base, key, val, len);
+    /* The base version never changes during the block: remember what was read (a record such
+     * as an organization is read by many of a block's transactions). */
+    const uint8_t *v;
+    size_t l;
+    int err = cairn_smt_get(s->t, s->base, key, &v, &l);
+    if (err && err != CAIRN_ENOENT) return err;
+    uint8_t *copy = NULL;
+    if (reserve(&s->rc) || (!err && !(copy = malloc(l ? l : 1)))) return CAIRN_ENOMEM;
+    sl = find(s->rc.slots, s->rc.cap, key);
+    sl->used = 1;
+    memcpy(sl->key, key, 32);
+    sl->val = copy;
+    sl->len = err ? ABSENT : l;
+    s->rc.n++;
+    if (err) return err;
+    memcpy(copy, v, l);
+    *val = copy;
+    *len = l;
+    return 0;
 }
 
 int cairn_state_put(cairn_state *s, const uint8_t key[32], const uint8_t *val, size_t len)
 {
     if (len > CAIRN_SMT_MAX_VALUE) return CAIRN_ETOOBIG;
-    if ((s->n + 1) * 2 > s->cap) {
-        int err = grow(s);
-        if (err) return err;
-    }
+    int err = reserve(&s->w);
+    if (err) return err;
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy) return CAIRN_ENOMEM;
     memcpy(copy, val, len);
-    slot *sl = find(s->slots, s->cap, key);
+    slot *sl = find(s->w.slots, s->w.cap, key);
     if (!sl->used) {
         sl->used = 1;
         memcpy(sl->key, key, 32);
-        s->n++;
+        s->w.n++;
     }
     free(sl->val);
     sl->val = copy;
@@ -103,14 +143,15 @@ int cairn_state_put(cairn_state *s, const uint8_t key[32], const uint8_t *val, s
 
 int cairn_state_commit(cairn_state *s, uint64_t version, uint8_t root[32])
 {
-    cairn_smt_update *ups = calloc(s->n ? s->n : 1, sizeof *ups);
+    cairn_smt_update *ups = calloc(s->w.n ? s->w.n : 1, sizeof *ups);
     if (!ups) return CAIRN_ENOMEM;
     size_t k = 0;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!s->slots[i].used) continue;
-        memcpy(ups[k].key, s->slots[i].key, 32);
-        ups[k].value = s->slots[i].val;
-        ups[k].len = s->slots[i].len;
+    for (size_t i = 0; i < s->w.cap; i++) {
+        const slot *sl = &s->w.slots[i];
+        if (!sl->used) continue;
+        memcpy(ups[k].key, sl->key, 32);
+        ups[k].value = sl->val;
+        ups[k].len = sl->len;
         k++;
     }
     int err = cairn_smt_apply(s->t, version, ups, k, root);

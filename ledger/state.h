@@ -5,7 +5,9 @@
  * tree until cairn_state_commit.
  *
  * A cairn_state belongs to one write transaction and one thread. Pointers returned by
- * cairn_state_get stay valid until the next cairn_state_put or the state's end.
+ * cairn_state_get stay valid until the next cairn_state_put or the state's end. Records read
+ * from the base version are copied once and served from memory for the rest of the block (the
+ * base version is immutable), so a record many transactions read costs one tree lookup.
  */
 #ifndef CAIRN_LEDGER_STATE_H
 #define CAIRN_LEDGER_STATE_H

@@ -41,7 +41,8 @@ struct cairn_txn {
     cairn_store *s;
     MDB_txn *txn;
     int write;
-    int poisoned; /* first error seen in this write transaction, 0 if none */
+    int poisoned;     /* first error seen in this write transaction, 0 if none */
+    uint64_t written; /* bit i: table i was updated in this transaction */
 };
 
 static void default_fatal(void *ctx, int err, const char *msg)
@@ -405,6 +406,13 @@ int cairn_txn_get(cairn_txn *t, cairn_table tbl, const void *key, size_t klen, c
     return 0;
 }
 
+_Static_assert(CAIRN_TABLE_COUNT <= 64, "cairn_txn.written has one bit per table");
+
+int cairn_txn_table_written(const cairn_txn *t, cairn_table tbl)
+{
+    return (int)(t->written >> tbl & 1u);
+}
+
 int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen, const void *val,
                   size_t vlen, int append)
 {
@@ -413,6 +421,7 @@ int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen, c
     if (err) return err;
     MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
     MDB_val v = {.mv_size = vlen, .mv_data = (void *)val};
+    t->written |= (uint64_t)1 << tbl;
     int rc = injected(t->s);
     if (!rc) rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, append ? MDB_APPEND : 0);
     return rc ? txn_fail(t, map_rc(t->s, rc, "put")) : 0;
@@ -425,6 +434,7 @@ int cairn_txn_reserve(cairn_txn *t, cairn_table tbl, const void *key, size_t kle
     int err = txn_usable(t);
     if (err) return err;
     MDB_val k = {.mv_size = klen, .mv_data = (void *)key}, v = {.mv_size = vlen};
+    t->written |= (uint64_t)1 << tbl;
     int rc = injected(t->s);
     if (!rc) rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
     if (rc) return txn_fail(t, map_rc(t->s, rc, "reserve"));
@@ -438,6 +448,7 @@ int cairn_txn_del(cairn_txn *t, cairn_table tbl, const void *key, size_t klen)
     int err = txn_usable(t);
     if (err) return err;
     MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    t->written |= (uint64_t)1 << tbl;
     int rc = mdb_del(t->txn, t->s->dbi[tbl], &k, NULL);
     if (rc == MDB_NOTFOUND) return CAIRN_ENOENT;
     return rc ? txn_fail(t, map_rc(t->s, rc, "delete")) : 0;
@@ -476,6 +487,11 @@ void cairn_txn_abort(cairn_txn *t)
 int cairn_txn_is_write(const cairn_txn *t)
 {
     return t->write;
+}
+
+int cairn_store_grow(cairn_store *s)
+{
+    return maybe_grow(s, 1);
 }
 
 int cairn_store_write(cairn_store *s, cairn_store_write_fn fn, void *arg)

@@ -26,8 +26,9 @@
 #include "ledger/bytes.h"
 #include "ledger/error.h"
 
-/* On-disk format version written by this build. A store with a higher version is refused. */
-#define CAIRN_STORE_FORMAT_VERSION 1u
+/* On-disk format version written by this build. A store with a higher version is refused.
+ * 2: the transaction and anchor indexes moved to the "lsm" table (docs/indexes.md). */
+#define CAIRN_STORE_FORMAT_VERSION 2u
 
 /* Every table of the store. Names are persistent: never rename one. */
 #define CAIRN_TABLE_MAP(XX)                                                                        \
@@ -38,12 +39,13 @@
     XX(STATE_VALUES, "state.values")   /* u64be version || key -> value hash || value (smt.h) */   \
     XX(STATE_ROOTS, "state.roots")     /* u64be version -> root || root node version (smt.h) */    \
     XX(BLOCKS, "blocks")               /* u64be height -> block record */                          \
-    XX(TX_INDEX, "tx.index")           /* tx hash -> height, log index, result */                  \
-    XX(ANCHOR_INDEX, "anchor.index")   /* data digest -> log index */                              \
+    XX(TX_INDEX, "tx.index")           /* unused since format 2 (now in "lsm") */                  \
+    XX(ANCHOR_INDEX, "anchor.index")   /* unused since format 2 (now in "lsm") */                  \
     XX(DEVICE_EVENTS, "device.events") /* device id || u64be log index -> event kind */            \
     XX(REPLAY, "replay")               /* replay-protection records */                             \
     XX(CONSENSUS, "consensus")         /* consensus safety data and certified blocks */            \
-    XX(STREAMS, "streams")             /* anchor stream id -> counters (not in the state tree) */
+    XX(STREAMS, "streams")             /* anchor stream id -> counters (not in the state tree) */  \
+    XX(LSM, "lsm")                     /* log-structured indexes: runs of records (lsmidx.h) */
 
 typedef enum cairn_table {
 #define CAIRN_XX_TABLE(id, name) CAIRN_TABLE_##id,
@@ -96,6 +98,14 @@ CAIRN_MUST_CHECK int cairn_store_read_begin(cairn_store *s, cairn_txn **out);
 CAIRN_MUST_CHECK int cairn_txn_get(cairn_txn *t, cairn_table tbl, const void *key, size_t klen,
                                    const void **val, size_t *vlen);
 
+/*
+ * 1 if write transaction t has updated table tbl (put, reserve or delete) so far, else 0 (always
+ * 0 for a read transaction). A record read from a table that t has not updated lies in pages of
+ * the last commit: it stays valid and unchanged until t ends, whatever t writes afterwards
+ * (LMDB copies a page before changing it, and reuses the original only after t commits).
+ */
+int cairn_txn_table_written(const cairn_txn *t, cairn_table tbl);
+
 /* Stores key -> val. append=1 promises key sorts after every key in tbl (faster). */
 CAIRN_MUST_CHECK int cairn_txn_put(cairn_txn *t, cairn_table tbl, const void *key, size_t klen,
                                    const void *val, size_t vlen, int append);
@@ -124,6 +134,11 @@ int cairn_txn_is_write(const cairn_txn *t);
  */
 typedef int (*cairn_store_write_fn)(cairn_txn *t, void *arg);
 CAIRN_MUST_CHECK int cairn_store_write(cairn_store *s, cairn_store_write_fn fn, void *arg);
+
+/* What cairn_store_write does after CAIRN_ESTORE_MAP_FULL, for callers that run their own write
+ * transaction and retry it (no transaction may be open): doubles the map, or halts the store at
+ * its maximum size (then returns the halt error). */
+CAIRN_MUST_CHECK int cairn_store_grow(cairn_store *s);
 
 /*
  * Fault injection for tests (SQLite-style): the next get/put/commit on this store fails as if

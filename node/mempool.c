@@ -42,15 +42,16 @@ int cairn_mempool_new(cairn_mempool **out, const cairn_mempool_limits *lim)
 void cairn_mempool_free(cairn_mempool *mp)
 {
     if (!mp) return;
+    /* Dead entries are only in the queue; live ones are in the map (queued ones in both). */
+    for (size_t i = 0; i < mp->q_len; i++) {
+        entry *e = mp->q[(mp->q_head + i) % mp->q_cap];
+        if (e->dead) free(e);
+    }
     for (size_t i = 0; i < mp->txs.cap; i++) {
         if (!mp->txs.s[i].used) continue;
         entry *e = (entry *)(uintptr_t)mp->txs.s[i].val;
         free(e->raw);
         free(e);
-    }
-    for (size_t i = 0; i < mp->q_len; i++) {
-        entry *e = mp->q[(mp->q_head + i) % mp->q_cap];
-        if (e->dead) free(e);
     }
     h32map_free(&mp->txs);
     h32map_free(&mp->signers);

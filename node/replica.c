@@ -881,6 +881,8 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
     int any;
     const uint64_t epoch = r->epoch; /* a nested step may start the next epoch: then stop */
     int err = persist_step(r, a, &token, &any);
+    for (int k = 0; err == CAIRN_ESTORE_MAP_FULL && k < 8; k++)
+        if (!(err = cairn_store_grow(r->c.store))) err = persist_step(r, a, &token, &any);
     if (err) {
         fatal(r, err, "persist");
         return err;
@@ -1884,7 +1886,6 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
         ledger_block = !err;
         if (!err) err = end_epoch_records(r, t, blk);
     }
-    if (!err && !reconfig) memcpy(r->last_applied_id, blk->id, 32);
     if (!err) {
         size_t np = 0;
         err = cairn_chain_valset_pending(t, &np);
@@ -1898,6 +1899,7 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
     h32map_free(&seen);
     if (!err) {
         r->applied_cons_height = blk->height;
+        if (!reconfig) memcpy(r->last_applied_id, blk->id, 32);
         if (reconfig) {
             r->switch_due = 1;
             memcpy(r->next_seed, blk->id, 32);
@@ -1948,6 +1950,9 @@ static void drain_commits(cairn_replica *r)
             break;
         }
         int err = apply_commit(r, ci);
+        /* Index merges can fill the map: grow it and apply again (nothing was kept). */
+        for (int k = 0; err == CAIRN_ESTORE_MAP_FULL && k < 8; k++)
+            if (!(err = cairn_store_grow(r->c.store))) err = apply_commit(r, ci);
         if (err == CAIRN_ENOENT) break;
         if (err) {
             fatal(r, err, "apply");

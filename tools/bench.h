@@ -15,6 +15,14 @@ static inline double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of the calling thread, in seconds (robust against other processes on the machine). */
+static inline double bench_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 int bench_log(int argc, char **argv);
 int bench_ledger(int argc, char **argv);
 int bench_state(int argc, char **argv);

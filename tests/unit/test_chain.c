@@ -231,6 +231,20 @@ static void test_genesis(void **state)
     strcpy(other->chain_id, "other-chain");
     assert_int_equal(cairn_chain_open(&f->c, f->s, other, f->sig), CAIRN_EGENESIS);
     free(other);
+    /* A chain written before the log-structured indexes (no "chain.index") is refused, as is
+     * an unknown index layout: its replay records would not be found. */
+    cairn_txn *w;
+    assert_int_equal(cairn_store_write_begin(f->s, &w), 0);
+    assert_int_equal(cairn_txn_del(w, CAIRN_TABLE_META, "chain.index", 11), 0);
+    assert_int_equal(cairn_txn_commit(w), 0);
+    assert_int_equal(cairn_chain_open(&f->c, f->s, f->g, f->sig), CAIRN_ESTORE_VERSION);
+    assert_int_equal(cairn_store_write_begin(f->s, &w), 0);
+    assert_int_equal(cairn_txn_put(w, CAIRN_TABLE_META, "chain.index", 11, "lsm-v9", 6, 0), 0);
+    assert_int_equal(cairn_txn_commit(w), 0);
+    assert_int_equal(cairn_chain_open(&f->c, f->s, f->g, f->sig), CAIRN_ESTORE_VERSION);
+    assert_int_equal(cairn_store_write_begin(f->s, &w), 0);
+    assert_int_equal(cairn_txn_put(w, CAIRN_TABLE_META, "chain.index", 11, "lsm-v1", 6, 0), 0);
+    assert_int_equal(cairn_txn_commit(w), 0);
     assert_int_equal(cairn_chain_open(&f->c, f->s, f->g, f->sig), 0);
     lfx_close(f);
 }
@@ -338,6 +352,29 @@ static void test_anchors_and_replay(void **state)
     memset(dig, 0xD2, 32);
     assert_int_equal(cairn_chain_anchor_index(t, dig, 32, &idx), CAIRN_ENOENT); /* rejected */
     cairn_txn_abort(t);
+
+    /* 41 blocks later (the index runs have been merged into higher levels several times), the
+     * first anchor of a digest is still the answer after another device anchored it again, and
+     * the old transaction is still a replay, at admission and in a block. */
+    dev d2;
+    assert_int_equal(register_device(f, &d2, 0x22, f->acme_id, &f->acme, "cam", "SN-10"), 0);
+    for (uint64_t k = 1; k <= 40; k++)
+        assert_int_equal(anchor(f, &d2, k, k == 20 ? 0xD5 : (uint8_t)(0x100 - k)), 0);
+    uint8_t h2[32];
+    memset(dig, 0xD5, 32);
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    assert_int_equal(cairn_chain_anchor_index(t, dig, 32, &idx), 0);
+    assert_int_equal(idx, st.log_index);
+    assert_int_equal(cairn_chain_tx_status(t, h, &st), 0);
+    assert_int_equal(st.log_index, idx);
+    assert_int_equal(cairn_chain_admit(f->c, t, tx.p, tx.len, h2), CAIRN_EREPLAY);
+    assert_memory_equal(h2, h, 32);
+    memset(dig, 0xD9, 32); /* anchored by d2 at k = 39 */
+    assert_int_equal(cairn_chain_anchor_index(t, dig, 32, &idx), 0);
+    assert_true(idx > st.log_index);
+    cairn_txn_abort(t);
+    lfx_block(f, &tx, 1, r);
+    assert_int_equal(r[0], CAIRN_EREPLAY);
     cairn_buf_free(&tx);
 
     /* An anchor signed by the owner's admin instead of the device: wrong signer. */
@@ -846,6 +883,56 @@ static void test_validator_set_rotation(void **state)
     lfx_close(f);
 }
 
+/* A block retried by cairn_store_write after a full map (as the node does) leaves exactly one
+ * copy of its effects: the indexes keep no state outside the transaction. */
+typedef struct retry_ctx {
+    lfx *f;
+    cairn_log_leaf leaf;
+    int32_t result;
+    int runs;
+} retry_ctx;
+
+static int apply_retry_fn(cairn_txn *t, void *arg)
+{
+    retry_ctx *r = arg;
+    cairn_block_out out;
+    if (++r->runs == 1) cairn_store_inject_fault(r->f->s, CAIRN_ESTORE_MAP_FULL);
+    return cairn_chain_apply_block(r->f->c, t, r->f->time_ms, r->f->validator_id, &r->leaf, 1, NULL,
+                                   &out, &r->result);
+}
+
+static void test_block_retried_after_map_full(void **state)
+{
+    (void)state;
+    lfx *f = lfx_open(1);
+    dev d;
+    assert_int_equal(register_device(f, &d, 0x31, f->acme_id, &f->acme, "cam", "SN-31"), 0);
+    cairn_buf tx = CAIRN_BUF_INIT;
+    uint8_t h[32];
+    build_anchor(f, &tx, &d, &d.kp, 1, 0xE1, h);
+    retry_ctx r = {.f = f, .leaf = {tx.p, tx.len}};
+    f->time_ms += 1000;
+    assert_int_equal(cairn_store_write(f->s, apply_retry_fn, &r), 0);
+    assert_int_equal(r.runs, 2);
+    assert_int_equal(r.result, 0);
+    cairn_txn *t;
+    cairn_tx_status st;
+    uint64_t idx;
+    uint8_t dig[32];
+    memset(dig, 0xE1, 32);
+    assert_int_equal(cairn_store_read_begin(f->s, &t), 0);
+    assert_int_equal(cairn_chain_tx_status(t, h, &st), 0);
+    assert_int_equal(cairn_chain_anchor_index(t, dig, 32, &idx), 0);
+    assert_int_equal(idx, st.log_index);
+    cairn_txn_abort(t);
+    /* And the same transaction again is a replay. */
+    int32_t res;
+    lfx_block(f, &tx, 1, &res);
+    assert_int_equal(res, CAIRN_EREPLAY);
+    cairn_buf_free(&tx);
+    lfx_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -857,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_bad_transactions_change_nothing),
         cmocka_unit_test(test_transfer_and_governance),
         cmocka_unit_test(test_validator_set_rotation),
+        cmocka_unit_test(test_block_retried_after_map_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,6 +209,34 @@ static void test_poison_and_single_writer(void **state)
     free(dir);
 }
 
+static void test_table_written(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    cairn_store *s;
+    cairn_txn *t;
+    assert_int_equal(cairn_store_open(&s, dir, NULL), 0);
+    assert_int_equal(cairn_store_write_begin(s, &t), 0);
+    for (int i = 0; i < CAIRN_TABLE_COUNT; i++)
+        assert_int_equal(cairn_txn_table_written(t, (cairn_table)i), 0);
+    assert_int_equal(cairn_txn_put(t, CAIRN_TABLE_LSM, "k", 1, "v", 1, 0), 0);
+    assert_int_equal(cairn_txn_del(t, CAIRN_TABLE_STREAMS, "absent", 6), CAIRN_ENOENT);
+    void *p;
+    assert_int_equal(cairn_txn_reserve(t, CAIRN_TABLE_BLOCKS, "r", 1, 4, &p), 0);
+    memset(p, 0, 4);
+    assert_int_equal(cairn_txn_table_written(t, CAIRN_TABLE_LSM), 1);
+    assert_int_equal(cairn_txn_table_written(t, CAIRN_TABLE_STREAMS), 1);
+    assert_int_equal(cairn_txn_table_written(t, CAIRN_TABLE_BLOCKS), 1);
+    assert_int_equal(cairn_txn_table_written(t, CAIRN_TABLE_META), 0);
+    assert_int_equal(cairn_txn_commit(t), 0);
+    assert_int_equal(cairn_store_read_begin(s, &t), 0);
+    assert_int_equal(cairn_txn_table_written(t, CAIRN_TABLE_LSM), 0);
+    cairn_txn_abort(t);
+    cairn_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+}
+
 static void test_snapshot_reads(void **state)
 {
     (void)state;
@@ -353,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_refuses_newer_version),
         cmocka_unit_test(test_poison_and_single_writer),
         cmocka_unit_test(test_snapshot_reads),
+        cmocka_unit_test(test_table_written),
         cmocka_unit_test(test_map_growth_and_full),
         cmocka_unit_test(test_faults_halt),
     };
