@@ -147,7 +147,7 @@ struct cairn_replica {
     uint64_t observe_at_ms;
     uint32_t observe_next;
     uint64_t gap_asked_ms; /* last sync request for a response we could not attach */
-    int switch_due; /* the RECONFIG block is applied: start the next epoch */
+    int switch_due;        /* the RECONFIG block is applied: start the next epoch */
     cairn_valset *next_vs;
     uint8_t next_seed[32];
     cairn_sync_response *obs_proof; /* observer: the end of the epoch as it saw it */
