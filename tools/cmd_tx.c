@@ -2,7 +2,7 @@
  * The ledger's transactions and queries from the command line:
  *
  *   cairn key new --alg ALG --out FILE            a key file (docs: README "Keys")
- *   cairn key show FILE                           algorithm and public key
+ *   cairn key show FILE                           algorithm, public key (and validator id)
  *   cairn org id NAME                             an organization's id
  *   cairn device register --key ADMIN --org NAME --device-key FILE --class C --id SCHEME:VALUE
  *                         [--model M] [--manufacturer M] [--salt HEX]
@@ -237,6 +237,11 @@ static int key_cmd(ctx *c, const char *sub)
         if (need(file, "FILE") || load_key(c, file, &kp)) return CLI_USAGE;
         printf("alg: %s\n", cairn_sig_alg_name(kp.alg));
         print_hex("public", kp.pub, kp.pub_len);
+        if (kp.alg == CAIRN_SIG_ED25519) { /* as a validator key: what remove-validator takes */
+            uint8_t vid[32];
+            cairn_validator_id(vid, kp.pub, kp.pub_len);
+            print_hex("validator_id", vid, 32);
+        }
         cairn_keypair_wipe(&kp);
         return 0;
     }

@@ -158,14 +158,19 @@ wait_for 20 "provenance bundle of epoch 1 verifies" bundle_ok || cat "$T/verify.
 grep -q "epoch 1" "$T/verify.out" && ok || bad "verify output: $(cat "$T/verify.out")"
 
 # ---- remove validator 3 while validator 2 is down: epoch 2 with four ----
-kill -9 "${PIDS[2]}"
-wait "${PIDS[2]}" 2>/dev/null
+{
+  kill -9 "${PIDS[2]}"
+  wait "${PIDS[2]}"
+} 2>/dev/null
 PIDS[2]=
-# validator id = SHA-256("CAIRN-VALIDATOR-V1" 0x00 || u16be len || consensus key)
-V3=$(jq -r .public "$T/net/node3/validator.key" | python3 -c '
+# validator id = SHA-256("CAIRN-VALIDATOR-V1" 0x00 || u16be len || consensus key), as `cairn key
+# show` prints it
+V3=$("$CAIRN" key show "$T/net/node3/validator.key" | sed -n 's/^validator_id: //p')
+V3PY=$(jq -r .public "$T/net/node3/validator.key" | python3 -c '
 import hashlib, sys
 k = bytes.fromhex(sys.stdin.read().strip())
 print(hashlib.sha256(b"CAIRN-VALIDATOR-V1\0" + len(k).to_bytes(2, "big") + k).hexdigest())')
+[ -n "$V3" ] && [ "$V3" = "$V3PY" ] && ok || bad "validator id: '$V3' vs '$V3PY'"
 out=$("$CAIRN" gov propose --node "$(url 0)" --key "$T/net/admin.key" --org dev-org \
   remove-validator --validator-id "$V3" 2>&1)
 grep -q "status: committed" <<<"$out" && ok || bad "remove-validator: $out"
