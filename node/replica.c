@@ -1799,6 +1799,10 @@ static void prune_qcs(cairn_replica *r)
 static void on_house(uv_timer_t *t)
 {
     cairn_replica *r = t->data;
+    cairn_net_stats ns;
+    cairn_net_get_stats(r->net, &ns);
+    ST_SET(r, net_handshakes_failed, ns.handshakes_failed);
+    ST_SET(r, net_bad_frames, ns.bad_frames);
     fetch_wanted(r);
     objects_arrived(r);
     prune_qcs(r);
