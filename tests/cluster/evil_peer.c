@@ -235,8 +235,8 @@ static int raw_handshake(const evil *e, int fd, uint32_t to, cairn_noise_transpo
     uint8_t pro[128], buf[2 + 256], payload[256];
     size_t plen = prologue(e, pro, sizeof pro), n = 0;
     cairn_noise_handshake hs;
-    int err = cairn_noise_validator_init(&hs, 1, e->noise_priv, e->peers[to].noise_pub, pro, plen,
-                                         NULL);
+    int err =
+        cairn_noise_validator_init(&hs, 1, e->noise_priv, e->peers[to].noise_pub, pro, plen, NULL);
     if (!err) err = cairn_noise_write_message(&hs, buf + 2, 256, &n, NULL, 0);
     if (err) return err;
     buf[0] = (uint8_t)(n >> 8);
@@ -307,7 +307,9 @@ static int raw_case(const evil *e, uint32_t to, int which)
     close(fd);
     cairn_noise_transport_wipe(&t);
     printf("# evil: validator %u, %s: %s\n", to, raw_names[which],
-           err ? "could not send" : closed ? "connection closed by the node" : "NOT closed");
+           err      ? "could not send"
+           : closed ? "connection closed by the node"
+                    : "NOT closed");
     return err || !closed ? -1 : 0;
 }
 
