@@ -19,14 +19,14 @@
 
 /* ---- constants ---- */
 
-#define BATCH_INTERVAL_MS  10u /* cut a batch at least this often when txs are queued */
-#define BATCH_MAX_BYTES    (1u << 20)
-#define IDLE_PROPOSE_MS    200u   /* an idle leader proposes an empty block after this */
-#define REPROPOSE_AFTER_MS 5000u  /* a batch proposed but not committed becomes available again */
-#define FETCH_RETRY_MS     300u   /* re-request a missing batch or payload from another peer */
-#define MAX_FUTURE_TIME_MS 10000u /* a payload time further ahead of our clock is not voted */
-#define CERT_WINDOW        256u   /* ledger heights whose commit signatures are collected */
-#define HOUSEKEEPING_MS    50u
+#define BATCH_INTERVAL_MS     10u   /* cut a batch at least this often when txs are queued */
+#define BATCH_MAX_BYTES       (1u << 20)
+#define IDLE_PROPOSE_MS       200u  /* an idle leader proposes an empty block after this */
+#define REPROPOSE_AFTER_MS    5000u /* a batch proposed but not committed becomes available again */
+#define FETCH_RETRY_MS        300u  /* re-request a missing batch or payload from another peer */
+#define MAX_FUTURE_TIME_MS    10000u /* a payload time further ahead of our clock is not voted */
+#define CERT_WINDOW           256u  /* ledger heights whose commit signatures are collected */
+#define HOUSEKEEPING_MS       50u
 
 /* Keys of the consensus table (docs/consensus.md "What the node stores"). */
 static const char K_SAFETY[] = "safety";
@@ -145,7 +145,7 @@ struct cairn_replica {
 };
 
 /* Stats are a struct of uint64_t, mirrored in an atomic array. */
-#define ST_IDX(field)       (offsetof(cairn_replica_stats, field) / sizeof(uint64_t))
+#define ST_IDX(field) (offsetof(cairn_replica_stats, field) / sizeof(uint64_t))
 #define ST_ADD(r, field, v) atomic_fetch_add(&(r)->st[ST_IDX(field)], (uint64_t)(v))
 #define ST_SET(r, field, v) atomic_store(&(r)->st[ST_IDX(field)], (uint64_t)(v))
 
@@ -203,12 +203,12 @@ static int sign_input(cairn_buf *b, const char *tag, const char *chain_id, uint6
 
 enum { SIG_VOTE, SIG_TIMEOUT, SIG_PROPOSAL };
 
-static int msg_input(const cairn_replica *r, cairn_buf *b, int kind, uint64_t epoch, uint64_t round,
-                     const uint8_t *id32, uint64_t hqc)
+static int msg_input(const cairn_replica *r, cairn_buf *b, int kind, uint64_t epoch,
+                     uint64_t round, const uint8_t *id32, uint64_t hqc)
 {
     static const char *tags[] = {"CAIRN-VOTE-V1", "CAIRN-TIMEOUT-V1", "CAIRN-PROPOSAL-V1"};
-    return sign_input(b, tags[kind], r->g->chain_id, epoch, round,
-                      kind == SIG_TIMEOUT ? NULL : id32, hqc);
+    return sign_input(b, tags[kind], r->g->chain_id, epoch, round, kind == SIG_TIMEOUT ? NULL : id32,
+                      hqc);
 }
 
 static int sign_msg(const cairn_replica *r, int kind, uint64_t epoch, uint64_t round,
@@ -420,7 +420,8 @@ static int send_core_msg(cairn_replica *r, uint32_t to, const cairn_msg *m)
     case CAIRN_MSG_TIMEOUT: {
         const cairn_timeout *t = &m->u.timeout;
         s->has_msg = 1;
-        if (!(err = sign_msg(r, SIG_TIMEOUT, t->epoch, t->round, NULL, t->high_qc.round, s->msg))) {
+        if (!(err = sign_msg(r, SIG_TIMEOUT, t->epoch, t->round, NULL, t->high_qc.round,
+                             s->msg))) {
             to_put(r, t->round, r->c.self, t->high_qc.round, s->msg);
             if (!(err = qc_fill(r, &t->high_qc, &s->qc)) && t->has_tc)
                 err = tc_fill(r, &t->last_tc, &s->tc);
@@ -847,9 +848,8 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
     cairn_txn *t;
     int err = cairn_store_write_begin(r->c.store, &t);
     if (err) return err;
-    if (safety)
-        err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, safety,
-                            sizeof *safety, 0);
+    if (safety) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, safety,
+                                   sizeof *safety, 0);
     /* The tree record: every stored block above the committed root, with its QC signatures. */
     if (!err) {
         const void *v = NULL;
@@ -881,8 +881,7 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
             memcpy(nv + nl + sizeof *blk, &cs, sizeof cs);
             nl += rec;
         }
-        if (!err)
-            err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, nv, nl, 0);
+        if (!err) err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_TREE, sizeof K_TREE - 1, nv, nl, 0);
         free(nv);
     }
     if (err) {
@@ -978,9 +977,8 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
             record_evidence(r, &x->u.evidence);
             break;
         case CAIRN_ACT_EPOCH_END:
-            rlog(r, CAIRN_LOG_WARN,
-                 "msg=\"epoch ended: validator-set changes are not supported "
-                 "by this build\"");
+            rlog(r, CAIRN_LOG_WARN, "msg=\"epoch ended: validator-set changes are not supported "
+                                    "by this build\"");
             break;
         default:
             break; /* PERSIST, STORE_BLOCK: done above */
@@ -1100,7 +1098,8 @@ static void answer_payload(cairn_replica *r, int force_empty)
             body->n = (uint32_t)take;
             body->batches = d;
             d = NULL;
-            body_digest(body->time_ms, (const uint8_t(*)[32])body->batches, body->n, body->digest);
+            body_digest(body->time_ms, (const uint8_t(*)[32])body->batches, body->n,
+                        body->digest);
             err = pack_env(&e, &body->env, &body->env_len);
         }
         if (!err) {
@@ -1167,10 +1166,8 @@ static void cert_add(cairn_replica *r, uint64_t height, const uint8_t hash[32], 
     if (s->done || v >= r->n || (s->signers[v / 64] >> (v % 64) & 1)) return;
     const uint8_t *want = s->have_local ? s->local_hash : (s->cert.n ? s->seen_hash : NULL);
     if (want && memcmp(want, hash, 32) != 0) {
-        rlog(r, CAIRN_LOG_WARN,
-             "msg=\"commit signature for another block hash\" height=%llu "
-             "validator=%u",
-             (unsigned long long)height, v);
+        rlog(r, CAIRN_LOG_WARN, "msg=\"commit signature for another block hash\" height=%llu "
+                                "validator=%u", (unsigned long long)height, v);
         return;
     }
     if (!want) {
@@ -1380,9 +1377,8 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
         err = cairn_chain_head(t, &head, NULL);
         uint64_t time_ms = body->time_ms > head.time_ms ? body->time_ms : head.time_ms;
         if (!err)
-            err =
-                cairn_chain_apply_block(r->c.chain, t, time_ms, r->g->validators[blk->proposer].id,
-                                        leaves, n, sig_ok, &out, results);
+            err = cairn_chain_apply_block(r->c.chain, t, time_ms, r->g->validators[blk->proposer].id,
+                                          leaves, n, sig_ok, &out, results);
         ledger_block = !err;
     }
     if (!err) err = put_committed(r, t, blk, &ci->qc);
@@ -1422,8 +1418,8 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
             rlog(r, CAIRN_LOG_INFO,
                  "msg=\"block committed\" height=%llu round=%llu txs=%zu applied=%zu "
                  "duplicates=%zu log_size=%llu",
-                 (unsigned long long)out.header.height, (unsigned long long)blk->round, n, ok, dups,
-                 (unsigned long long)out.header.log_size);
+                 (unsigned long long)out.header.height, (unsigned long long)blk->round, n, ok,
+                 dups, (unsigned long long)out.header.log_size);
             cert_local(r, out.header.height, out.hash);
         }
     }
@@ -1460,8 +1456,7 @@ static void drain_commits(cairn_replica *r)
 static void record_evidence(cairn_replica *r, const cairn_evidence *ev)
 {
     ST_ADD(r, evidence, 1);
-    rlog(r, CAIRN_LOG_WARN,
-         "msg=\"equivocation evidence\" kind=%s offender=%u epoch=%llu round=%llu",
+    rlog(r, CAIRN_LOG_WARN, "msg=\"equivocation evidence\" kind=%s offender=%u epoch=%llu round=%llu",
          ev->kind == CAIRN_MSG_PROPOSAL ? "proposal" : "vote", ev->offender,
          (unsigned long long)ev->epoch, (unsigned long long)ev->round);
     uint8_t key[9];
@@ -1543,8 +1538,7 @@ static void serve_sync(cairn_replica *r, uint32_t peer, uint64_t from)
     cairn_txn *t;
     if (from == 0) from = 1;
     if (cairn_store_read_begin(r->c.store, &t) == 0) {
-        for (uint64_t h = from;
-             h <= r->applied_cons_height && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
+        for (uint64_t h = from; h <= r->applied_cons_height && resp->n_blocks < CAIRN_CONS_SYNC_MAX_BLOCKS; h++) {
             uint8_t key[9];
             key_h(key, 'C', h);
             const void *v;
@@ -1846,8 +1840,7 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
     size_t vl;
     if ((err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, &v, &vl)) ==
         0) {
-        if (vl != sizeof *safety)
-            err = CAIRN_ESTORE_CORRUPT;
+        if (vl != sizeof *safety) err = CAIRN_ESTORE_CORRUPT;
         else {
             memcpy(safety, v, vl);
             rs->safety = safety;
@@ -1856,8 +1849,7 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         err = 0;
     if (!err &&
         (err = cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_ROOT, sizeof K_ROOT - 1, &v, &vl)) == 0) {
-        if (vl != sizeof(cairn_block) + sizeof(cairn_qc))
-            err = CAIRN_ESTORE_CORRUPT;
+        if (vl != sizeof(cairn_block) + sizeof(cairn_qc)) err = CAIRN_ESTORE_CORRUPT;
         else {
             memcpy(&rs->root, v, sizeof(cairn_block));
             memcpy(&rs->root_qc, (const uint8_t *)v + sizeof(cairn_block), sizeof(cairn_qc));
@@ -1926,11 +1918,8 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
         err = CAIRN_ENOMEM;
         goto fail;
     }
-    cairn_core_config cc = {.epoch = 0,
-                            .n_validators = r->n,
-                            .self = cfg->self,
-                            .leader_reputation = 1,
-                            .payload_ready_by_default = 0};
+    cairn_core_config cc = {.epoch = 0, .n_validators = r->n, .self = cfg->self,
+                            .leader_reputation = 1, .payload_ready_by_default = 0};
     for (uint32_t i = 0; i < r->n; i++) {
         cc.power[i] = cfg->g->validators[i].power;
         r->total_power += cc.power[i];

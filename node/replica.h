@@ -43,9 +43,9 @@ typedef struct cairn_replica_config {
     const cairn_genesis *g;
     const cairn_sig_ctx *sig;
     cairn_mempool *mp;
-    const cairn_config *cfg;      /* p2p listen, block limits */
-    uint32_t self;                /* validator index */
-    const uint8_t *seed;          /* 32-byte Ed25519 seed of the validator key */
+    const cairn_config *cfg; /* p2p listen, block limits */
+    uint32_t self;           /* validator index */
+    const uint8_t *seed;     /* 32-byte Ed25519 seed of the validator key */
     const uint8_t *noise_private; /* 32-byte X25519 key of the peer links */
     cairn_replica_log_fn log;
     cairn_replica_fatal_fn fatal;
@@ -61,7 +61,7 @@ typedef struct cairn_replica_stats {
     uint64_t batches_made, batches_received, batches_fetched, payload_fetches;
     uint64_t sigs_verified, sig_verify_ns; /* transaction signatures verified from peers */
     uint64_t msgs_in, msgs_bad, evidence;
-    uint64_t peers_up;                                /* gauge */
+    uint64_t peers_up; /* gauge */
     uint64_t persist_ns, persists, apply_ns, applies; /* stage latencies (sums) */
     uint64_t sync_requests_served, sync_responses_applied;
     /* Peer links (node/net.h), copied from the loop thread every housekeeping tick: connections
