@@ -14,7 +14,12 @@
  *                               other validators, malformed envelopes (garbage, truncated and
  *                               bit-flipped copies of real messages), and, for the future rounds
  *                               this validator leads by round robin, two different proposals each
- *                               signed with its key (plus two different votes for one round).
+ *                               signed with its key (plus two different votes for one round), and
+ *                               its own validly signed timeouts for the 16 rounds R - 17 .. R - 32
+ *                               (stale rounds: a lagging or reconnecting validator re-sending its
+ *                               stuck timeout looks the same). It votes for the honest proposals
+ *                               it receives, so leader reputation keeps giving it rounds, and
+ *                               never proposes in them: they end by timeout certificates.
  *                               Exit 1 if no proposal was received to build the attacks on.
  *
  * Future rounds: the core stores a proposal as the round's first proposal only if its proposer
@@ -80,7 +85,8 @@ typedef struct evil {
     uint64_t last_equiv_round;
     stored_msg ring[RING];
     size_t ring_n, ring_next;
-    uint64_t msgs_in, bad_sig_votes, replays, malformed, equiv_pairs, vote_pairs, send_errors;
+    uint64_t msgs_in, bad_sig_votes, replays, malformed, equiv_pairs, vote_pairs, stale_timeouts;
+    uint64_t send_errors;
 } evil;
 
 /* ---- keys and addresses ---- */
@@ -334,7 +340,8 @@ static void send_to_honest(evil *e, const uint8_t *p, size_t len)
     }
 }
 
-/* docs/formats.md "Consensus messages": TAG || str8(chain_id) || u64 epoch || u64 round || id. */
+/* docs/formats.md "Consensus messages": TAG || str8(chain_id) || u64 epoch || u64 round || id
+ * (votes, proposals) or u64 high_qc_round (timeouts: id == NULL). */
 static int sign_consensus(const evil *e, const char *tag, uint64_t epoch, uint64_t round,
                           const uint8_t id[32], uint8_t sig[64])
 {
@@ -343,7 +350,10 @@ static int sign_consensus(const evil *e, const char *tag, uint64_t epoch, uint64
     cairn_buf_str8(&b, e->g->chain_id, strlen(e->g->chain_id));
     cairn_buf_u64(&b, epoch);
     cairn_buf_u64(&b, round);
-    cairn_buf_put(&b, id, 32);
+    if (id)
+        cairn_buf_put(&b, id, 32);
+    else
+        cairn_buf_u64(&b, 0);
     int err = cairn_buf_finish(&b);
     if (!err) err = cairn_keypair_sign(&e->key, b.p, b.len, sig);
     cairn_buf_free(&b);
@@ -414,6 +424,50 @@ out:
     free(s);
 }
 
+/* A timeout of ours, validly signed, for a round long over (high QC: none, round 0). The core
+ * refuses it; what matters is what the node does with its signature before that. */
+static void stale_timeout(evil *e, uint64_t epoch, uint64_t round)
+{
+    cairn_msg *m = calloc(1, sizeof *m);
+    cairn_wire_sigs *s = calloc(1, sizeof *s);
+    if (m && s) {
+        m->type = CAIRN_MSG_TIMEOUT;
+        m->sender = e->self;
+        m->u.timeout.epoch = epoch;
+        m->u.timeout.round = round;
+        m->u.timeout.high_qc.epoch = epoch;
+        s->has_msg = 1;
+        if (sign_consensus(e, "CAIRN-TIMEOUT-V1", epoch, round, NULL, s->msg) == 0) {
+            send_msg(e, m, s);
+            e->stale_timeouts++;
+        }
+    }
+    free(m);
+    free(s);
+}
+
+/* A genuine vote for an honest proposal: it puts this validator in QCs, so leader reputation
+ * keeps giving it rounds, which it never proposes in (they end by timeout certificates, the
+ * rounds the stale timeouts aim at). */
+static void vote_for(evil *e, const cairn_block *b)
+{
+    cairn_msg *m = calloc(1, sizeof *m);
+    cairn_wire_sigs *s = calloc(1, sizeof *s);
+    if (m && s) {
+        m->type = CAIRN_MSG_VOTE;
+        m->sender = e->self;
+        m->u.vote.epoch = b->epoch;
+        m->u.vote.round = b->round;
+        m->u.vote.height = b->height;
+        memcpy(m->u.vote.block_id, b->id, 32);
+        s->has_msg = 1;
+        if (sign_consensus(e, "CAIRN-VOTE-V1", b->epoch, b->round, b->id, s->msg) == 0)
+            send_msg(e, m, s);
+    }
+    free(m);
+    free(s);
+}
+
 static void on_message(void *ctx, uint32_t peer, const uint8_t *p, size_t len)
 {
     evil *e = ctx;
@@ -439,6 +493,7 @@ static void on_message(void *ctx, uint32_t peer, const uint8_t *p, size_t len)
             e->have_prop = 1;
             m = NULL;
             s = NULL;
+            vote_for(e, &e->prop->u.proposal.block);
             equivocate(e);
         }
     }
@@ -469,6 +524,9 @@ static void on_tick(uv_timer_t *t)
     }
     free(m);
     free(s);
+    /* Stale timeouts: one for each of the 16 rounds R - 17 .. R - 32 (every residue mod 16). */
+    for (uint64_t k = 17; seen->round > 32 && k <= 32; k++)
+        stale_timeout(e, seen->epoch, seen->round - k);
     /* A replay: a message another validator sent us, to everyone (its sender is not us). */
     if (e->ring_n) {
         const stored_msg *st = &e->ring[randombytes_uniform((uint32_t)e->ring_n)];
@@ -538,11 +596,12 @@ static int run_net(evil *e, unsigned seconds)
     (void)uv_loop_close(&e->loop);
     printf("# evil: %llu messages received (%u links up at the end); sent %llu invalid-signature "
            "votes, %llu replays, %llu malformed envelopes, %llu equivocating proposal pairs "
-           "(last round %llu), %llu double votes; %llu sends failed\n",
+           "(last round %llu), %llu double votes, %llu stale timeouts; %llu sends failed\n",
            (unsigned long long)e->msgs_in, ns.peers_up, (unsigned long long)e->bad_sig_votes,
            (unsigned long long)e->replays, (unsigned long long)e->malformed,
            (unsigned long long)e->equiv_pairs, (unsigned long long)e->last_equiv_round,
-           (unsigned long long)e->vote_pairs, (unsigned long long)e->send_errors);
+           (unsigned long long)e->vote_pairs, (unsigned long long)e->stale_timeouts,
+           (unsigned long long)e->send_errors);
     if (!e->have_prop || e->equiv_pairs == 0) {
         fprintf(stderr, "evil_peer: no proposal received: nothing to equivocate on\n");
         return 1;

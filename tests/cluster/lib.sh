@@ -25,6 +25,8 @@ HOST=127.0.0.1
 BASE=0
 N=0
 declare -a NODE_PID=()
+declare -a NODE_HOST=() # per-node API host (cluster_init_hosts); default $HOST
+declare -a NODE_NS=()   # per-node network namespace: metrics are read from inside it
 declare -a EXTRA_PID=()
 declare -a CLEANUP_HOOKS=()
 T0=$SECONDS
@@ -97,15 +99,35 @@ cluster_init() {
   log "devnet of $N validators, base port $BASE"
 }
 
-api() { echo "http://$HOST:$((BASE + 2 * $1))"; }
+# cluster_init_hosts N BASE H0 H1 ...: devnet of N validators, node i on host Hi (--hosts).
+cluster_init_hosts() {
+  N=$1
+  BASE=$2
+  shift 2
+  NODE_HOST=("$@")
+  local list
+  list=$(IFS=,; echo "$*")
+  "$CAIRND" --init-devnet "$T/net" --validators "$N" --base-port "$BASE" --hosts "$list" \
+    >"$T/init.out" 2>&1 || fail "init-devnet: $(cat "$T/init.out")"
+  log "devnet of $N validators on $list, base port $BASE"
+}
+
+api() { echo "http://${NODE_HOST[$1]:-$HOST}:$((BASE + 2 * $1))"; }
+
+# ncurl I ARGS...: curl run where node I's API is reachable even when its links are cut.
+ncurl() {
+  local i=$1
+  shift
+  if [ -n "${NODE_NS[$i]:-}" ]; then ip netns exec "${NODE_NS[$i]}" curl "$@"; else curl "$@"; fi
+}
 
 metric() {
-  curl -s -m 2 "$(api "$1")/metrics" 2>/dev/null | awk -v m="$2" '$1 == m { print $2 }' || true
+  ncurl "$1" -s -m 2 "$(api "$1")/metrics" 2>/dev/null | awk -v m="$2" '$1 == m { print $2 }' || true
 }
 
 height() { metric "$1" cairn_height; }
 
-healthy() { curl -sf -m 2 "$(api "$1")/healthz" >/dev/null 2>&1; }
+healthy() { ncurl "$1" -sf -m 2 "$(api "$1")/healthz" >/dev/null 2>&1; }
 
 # node_start I [PREFIX...]: runs cairnd for node I (PREFIX, e.g. `ip netns exec ns`, before it).
 node_start() {
