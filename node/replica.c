@@ -1079,7 +1079,7 @@ static void answer_payload(cairn_replica *r, int force_empty)
         uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + IDLE_PROPOSE_MS - now, 0);
         return;
     }
-    qsort(avail, na, sizeof *avail, cmp_seq);
+    if (na > 1) qsort(avail, na, sizeof *avail, cmp_seq); /* avail is NULL when na == 0 */
     cairn_input in = {.type = CAIRN_IN_PAYLOAD, .now_ms = now};
     in.u.payload.round = r->payload_round;
     size_t take = 0, txs = 0;
