@@ -10,7 +10,7 @@
 #   fail MESSAGE                        prints the message and the nodes' last log lines, exits 1
 #
 # Every cairnd started here is killed (SIGKILL) on any exit, as is every background job the test
-# registered with track_pid. Node logs are in $T/node<i>.log (kept with CAIRN_KEEP=1).
+# registered with track_pid. CAIRN_CLUSTER_DEADLINE (seconds, default 300) bounds every wait. Node logs are in $T/node<i>.log (kept with CAIRN_KEEP=1).
 set -euo pipefail
 
 CAIRN=$1
@@ -157,12 +157,17 @@ node_stop() {
 # 1 if node I's process is still alive.
 node_alive() { [ -n "${NODE_PID[$1]:-}" ] && kill -0 "${NODE_PID[$1]}" 2>/dev/null; }
 
+# The whole test's own deadline (ctest passes its TIMEOUT minus a margin): past it, the test fails
+# through its EXIT trap, which kills every node, rather than being killed by ctest without one.
+DEADLINE=$((T0 + ${CAIRN_CLUSTER_DEADLINE:-300}))
+
 wait_until() {
   local limit=$1 what=$2
   shift 2
   local end=$((SECONDS + limit))
   while ! "$@"; do
     [ "$SECONDS" -lt "$end" ] || fail "timeout after ${limit}s: $what"
+    [ "$SECONDS" -lt "$DEADLINE" ] || fail "test deadline (${CAIRN_CLUSTER_DEADLINE:-300}s) passed: $what"
     sleep 0.2
   done
 }
