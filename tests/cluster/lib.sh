@@ -2,6 +2,7 @@
 #
 #   source lib.sh CAIRN CAIRND          sets $CAIRN, $CAIRND, $T (work dir), the EXIT trap
 #   cluster_init N [HOST]               devnet of N validators in $T/net on a free base port
+#   cluster_init_hosts N BASE H0 ...    devnet with one host per validator (--hosts)
 #   node_start I / node_kill I / node_stop I
 #   api I                               http://HOST:PORT of node I's API
 #   metric I NAME                       one metric of node I ("" if it does not answer)
@@ -10,7 +11,8 @@
 #   fail MESSAGE                        prints the message and the nodes' last log lines, exits 1
 #
 # Every cairnd started here is killed (SIGKILL) on any exit, as is every background job the test
-# registered with track_pid. CAIRN_CLUSTER_DEADLINE (seconds, default 300) bounds every wait. Node logs are in $T/node<i>.log (kept with CAIRN_KEEP=1).
+# registered with track_pid. CAIRN_CLUSTER_DEADLINE (seconds, default 300) bounds every wait.
+# Node logs are in $T/node<i>.log (kept with CAIRN_KEEP=1).
 set -euo pipefail
 
 CAIRN=$1
