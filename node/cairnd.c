@@ -12,6 +12,7 @@
  *                                          DIR/node<i> with --home
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "cairnd: %s/config.json: %s (%s)\n", home, cerr.msg, cairn_err_name(err));
         return 1;
     }
+    /* A write to a peer link or API connection whose other end is gone must fail with EPIPE,
+     * not kill the process: libuv writes with write(2), and the default SIGPIPE action
+     * terminated a validator when a peer was killed (tests/cluster/test_cluster_crash.sh). */
+    signal(SIGPIPE, SIG_IGN);
     cairn_node *n;
     if ((err = cairn_node_open(&n, &cfg, msg, sizeof msg)) != 0) {
         fprintf(stderr, "cairnd: %s (%s)\n", msg[0] ? msg : cairn_strerror(err),

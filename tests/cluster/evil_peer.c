@@ -36,6 +36,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -617,6 +618,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (sodium_init() < 0) return 1;
+    signal(SIGPIPE, SIG_IGN); /* as cairnd: a closed link is an EPIPE, not the end of us */
     setvbuf(stdout, NULL, _IOLBF, 0);
     evil *e = calloc(1, sizeof *e);
     if (!e) return 1;

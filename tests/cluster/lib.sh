@@ -58,7 +58,16 @@ trap 'exit 130' INT TERM
 
 fail() {
   echo "FAIL: $*" >&2
-  local i
+  local i rc
+  for ((i = 0; i < N; i++)); do
+    if [ -n "${NODE_PID[$i]:-}" ] && ! kill -0 "${NODE_PID[$i]}" 2>/dev/null; then
+      rc=0
+      wait "${NODE_PID[$i]}" 2>/dev/null || rc=$?
+      echo "--- node$i (pid ${NODE_PID[$i]}) died on its own: exit status $rc" \
+        "$([ "$rc" -gt 128 ] && echo "(signal $((rc - 128)))")" >&2
+      NODE_PID[$i]=
+    fi
+  done
   for ((i = 0; i < N; i++)); do
     echo "--- node$i: height=$(height "$i") cons=$(metric "$i" cairn_consensus_height)" \
       "round=$(metric "$i" cairn_consensus_round) (last log lines)" >&2
