@@ -4,12 +4,15 @@
  *   cairnd --dev [--home DIR] [--port N]   development node: creates DIR (default ./cairn-dev)
  *                                          with keys, a genesis and a config on first run
  *   cairnd --home DIR                      runs from DIR/config.json (docs/configuration.md)
- *   cairnd --init-devnet DIR [--validators N] [--base-port P] [--host H]
+ *   cairnd --init-devnet DIR [--validators N] [--base-port P] [--host H | --hosts H0,H1,...]
  *                                          writes an N-validator devnet (node/devnet.h) into
  *                                          DIR (default 4 validators, ports from 7750, host
- *                                          127.0.0.1) and exits; run each DIR/node<i> with --home
+ *                                          127.0.0.1; --hosts: one IPv4 address per validator,
+ *                                          e.g. one per network namespace) and exits; run each
+ *                                          DIR/node<i> with --home
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,8 @@ static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: cairnd --dev [--home DIR] [--port N]\n"
                "       cairnd --home DIR\n"
-               "       cairnd --init-devnet DIR [--validators N] [--base-port P] [--host H]\n"
+               "       cairnd --init-devnet DIR [--validators N] [--base-port P]\n"
+               "                            [--host H | --hosts H0,H1,...]\n"
                "       cairnd --version\n");
     return rc;
 }
@@ -41,11 +45,34 @@ static int parse_num(const char *s, const char *name, long lo, long hi, long *ou
     return 0;
 }
 
+/* Splits "h0,h1,..." (a copy in buf) into exactly n hosts; 2 with a message otherwise. */
+static int split_hosts(const char *list, long n, char *buf, size_t cap, const char **hosts)
+{
+    if (strlen(list) >= cap) {
+        fprintf(stderr, "cairnd: --hosts is too long\n");
+        return 2;
+    }
+    strcpy(buf, list);
+    long k = 0;
+    for (char *p = buf, *comma; p; p = comma ? comma + 1 : NULL) {
+        comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (k < n) hosts[k] = p;
+        k++;
+    }
+    if (k != n) {
+        fprintf(stderr, "cairnd: --hosts lists %ld hosts for %ld validators\n", k, n);
+        return 2;
+    }
+    return 0;
+}
+
 /* cairnd --init-devnet: writes the devnet and prints where everything is. */
-static int init_devnet(const char *dir, long n, long base_port, const char *host)
+static int init_devnet(const char *dir, long n, long base_port, const char *const *hosts)
 {
     char msg[512] = "";
-    int err = cairn_node_devnet_init(dir, (unsigned)n, host, (unsigned)base_port, msg, sizeof msg);
+    int err =
+        cairn_node_devnet_init_hosts(dir, (unsigned)n, hosts, (unsigned)base_port, msg, sizeof msg);
     if (err) {
         fprintf(stderr, "cairnd: cannot create the devnet %s: %s (%s)\n", dir,
                 msg[0] ? msg : cairn_strerror(err), cairn_err_name(err));
@@ -56,7 +83,7 @@ static int init_devnet(const char *dir, long n, long base_port, const char *host
     printf("cairnd: admin key %s/admin.key (organization dev-org)\n", dir);
     for (long i = 0; i < n; i++)
         printf("cairnd: node%ld     home %s/node%ld  API http://%s:%u  p2p %s:%u\n", i, dir, i,
-               host, cairn_devnet_api_port((unsigned)base_port, (unsigned)i), host,
+               hosts[i], cairn_devnet_api_port((unsigned)base_port, (unsigned)i), hosts[i],
                cairn_devnet_p2p_port((unsigned)base_port, (unsigned)i));
     printf("cairnd: start each node with: cairnd --home %s/node<i>\n", dir);
     return 0;
@@ -64,9 +91,10 @@ static int init_devnet(const char *dir, long n, long base_port, const char *host
 
 int main(int argc, char **argv)
 {
-    const char *devnet = NULL, *host = "127.0.0.1";
+    const char *devnet = NULL, *host = "127.0.0.1", *host_list = NULL;
     long validators = 4, base_port = 7750;
-    int devnet_opt = 0; /* --validators, --base-port or --host seen */
+    int devnet_opt = 0; /* --validators, --base-port, --host or --hosts seen */
+    int host_given = 0;
     const char *home = NULL;
     int dev = 0;
     long port = 7750;
@@ -88,8 +116,11 @@ int main(int argc, char **argv)
             devnet_opt = 1;
             if (parse_num(argv[++i], "--base-port", 1, 65535, &base_port)) return 2;
         } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
-            devnet_opt = 1;
+            devnet_opt = host_given = 1;
             host = argv[++i];
+        } else if (strcmp(argv[i], "--hosts") == 0 && i + 1 < argc) {
+            devnet_opt = 1;
+            host_list = argv[++i];
         } else if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
             home = argv[++i];
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
@@ -109,10 +140,19 @@ int main(int argc, char **argv)
             fprintf(stderr, "cairnd: --init-devnet takes no --dev or --home\n");
             return usage(stderr, 2);
         }
-        return init_devnet(devnet, validators, base_port, host);
+        const char *hosts[CAIRN_DEVNET_MAX_VALIDATORS];
+        char buf[CAIRN_DEVNET_MAX_VALIDATORS * 16 + 1];
+        for (long k = 0; k < validators; k++) hosts[k] = host;
+        if (host_list && host_given) {
+            fprintf(stderr, "cairnd: give --host or --hosts, not both\n");
+            return usage(stderr, 2);
+        }
+        if (host_list && split_hosts(host_list, validators, buf, sizeof buf, hosts)) return 2;
+        return init_devnet(devnet, validators, base_port, hosts);
     }
     if (devnet_opt) {
-        fprintf(stderr, "cairnd: --validators, --base-port and --host go with --init-devnet\n");
+        fprintf(stderr,
+                "cairnd: --validators, --base-port, --host and --hosts go with --init-devnet\n");
         return usage(stderr, 2);
     }
     if (!dev && !home) return usage(stderr, 2);
@@ -131,6 +171,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "cairnd: %s/config.json: %s (%s)\n", home, cerr.msg, cairn_err_name(err));
         return 1;
     }
+    /* A write to a peer link or API connection whose other end is gone must fail with EPIPE,
+     * not kill the process: libuv writes with write(2), and the default SIGPIPE action
+     * terminated a validator when a peer was killed (tests/cluster/test_cluster_crash.sh). */
+    signal(SIGPIPE, SIG_IGN);
     cairn_node *n;
     if ((err = cairn_node_open(&n, &cfg, msg, sizeof msg)) != 0) {
         fprintf(stderr, "cairnd: %s (%s)\n", msg[0] ? msg : cairn_strerror(err),

@@ -230,8 +230,8 @@ static int genesis_check(const cairn_genesis *g, const char *path, const dev_val
                        "%s: validator %zu's noise_key is not node%zu/noise.key", path, i, i);
         if (strcmp(v->address.s, vals[i].address) != 0)
             return say(msg, cap, CAIRN_EGENESIS,
-                       "%s: validator %zu's address is %s, not %s (another --base-port?)", path, i,
-                       v->address.s, vals[i].address);
+                       "%s: validator %zu's address is %s, not %s (another --base-port or host?)",
+                       path, i, v->address.s, vals[i].address);
     }
     return 0;
 }
@@ -239,12 +239,27 @@ static int genesis_check(const cairn_genesis *g, const char *path, const dev_val
 int cairn_node_devnet_init(const char *dir, unsigned n_validators, const char *host,
                            unsigned base_port, char *msg, size_t msg_cap)
 {
+    const char *hosts[CAIRN_DEVNET_MAX_VALIDATORS];
+    if (n_validators == 0 || n_validators > CAIRN_DEVNET_MAX_VALIDATORS)
+        return say(msg, msg_cap, CAIRN_EINVAL, "validators must be 1..%u",
+                   CAIRN_DEVNET_MAX_VALIDATORS);
+    for (unsigned i = 0; i < n_validators; i++) hosts[i] = host;
+    return cairn_node_devnet_init_hosts(dir, n_validators, hosts, base_port, msg, msg_cap);
+}
+
+int cairn_node_devnet_init_hosts(const char *dir, unsigned n_validators, const char *const *hosts,
+                                 unsigned base_port, char *msg, size_t msg_cap)
+{
     struct in_addr ia;
     if (n_validators == 0 || n_validators > CAIRN_DEVNET_MAX_VALIDATORS)
         return say(msg, msg_cap, CAIRN_EINVAL, "validators must be 1..%u",
                    CAIRN_DEVNET_MAX_VALIDATORS);
-    if (!host || strlen(host) >= CAIRN_CONFIG_HOST_MAX || inet_pton(AF_INET, host, &ia) != 1)
-        return say(msg, msg_cap, CAIRN_EINVAL, "host must be an IPv4 address");
+    for (unsigned i = 0; i < n_validators; i++) {
+        const char *host = hosts ? hosts[i] : NULL;
+        if (!host || strlen(host) >= CAIRN_CONFIG_HOST_MAX || inet_pton(AF_INET, host, &ia) != 1)
+            return say(msg, msg_cap, CAIRN_EINVAL, "host of validator %u must be an IPv4 address",
+                       i);
+    }
     if (base_port == 0 || base_port + 2 * n_validators - 1 > 65535)
         return say(msg, msg_cap, CAIRN_EINVAL, "ports %u..%u are not all in 1..65535", base_port,
                    base_port + 2 * n_validators - 1);
@@ -275,7 +290,7 @@ int cairn_node_devnet_init(const char *dir, unsigned n_validators, const char *h
     if (!err && !(err = path_fmt(path, "%s/admin.key", dir)))
         err = ensure_key_at(path, sig, &admin, msg, msg_cap);
     for (unsigned i = 0; i < n_validators && !err; i++) {
-        snprintf(vals[i].address, sizeof vals[i].address, "%s:%u", host,
+        snprintf(vals[i].address, sizeof vals[i].address, "%s:%u", hosts[i],
                  cairn_devnet_p2p_port(base_port, i));
         if ((err = path_fmt(path, "%s/node%u", dir, i)) || (err = ensure_dir(path, msg, msg_cap)) ||
             (err = path_fmt(path, "%s/node%u/validator.key", dir, i)) ||
@@ -295,9 +310,9 @@ int cairn_node_devnet_init(const char *dir, unsigned n_validators, const char *h
     for (unsigned i = 0; i < n_validators && !err; i++) {
         cairn_config cfg;
         cairn_config_defaults(&cfg);
-        strcpy(cfg.api_listen.host, host);
+        strcpy(cfg.api_listen.host, hosts[i]);
         cfg.api_listen.port = (uint16_t)cairn_devnet_api_port(base_port, i);
-        strcpy(cfg.p2p_listen.host, host);
+        strcpy(cfg.p2p_listen.host, hosts[i]);
         cfg.p2p_listen.port = (uint16_t)cairn_devnet_p2p_port(base_port, i);
         strcpy(cfg.genesis, "../genesis.json");
         strcpy(cfg.data_dir, "data");

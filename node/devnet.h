@@ -35,6 +35,16 @@ CAIRN_MUST_CHECK int cairn_node_devnet_init(const char *dir, unsigned n_validato
                                             const char *host, unsigned base_port, char *msg,
                                             size_t msg_cap);
 
+/*
+ * The same with one host per validator (hosts[i], an IPv4 literal, for node i's API listen, p2p
+ * listen and genesis address; ports as above), for devnets spread over several hosts or network
+ * namespaces (tests/cluster/test_cluster_netns.sh). cairn_node_devnet_init(dir, n, h, ...) is this
+ * with every hosts[i] = h. Errors as above; every host is checked before anything is written.
+ */
+CAIRN_MUST_CHECK int cairn_node_devnet_init_hosts(const char *dir, unsigned n_validators,
+                                                  const char *const *hosts, unsigned base_port,
+                                                  char *msg, size_t msg_cap);
+
 /* The API port of node i of a devnet generated with base_port: base_port + 2i. */
 static inline unsigned cairn_devnet_api_port(unsigned base_port, unsigned i)
 {

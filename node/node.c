@@ -505,6 +505,9 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
         "# TYPE cairn_peers_up gauge\ncairn_peers_up %llu\n"
         "# TYPE cairn_peer_messages_total counter\ncairn_peer_messages_total %llu\n"
         "# TYPE cairn_peer_messages_refused_total counter\ncairn_peer_messages_refused_total %llu\n"
+        "# TYPE cairn_peer_handshakes_failed_total counter\n"
+        "cairn_peer_handshakes_failed_total %llu\n"
+        "# TYPE cairn_peer_bad_frames_total counter\ncairn_peer_bad_frames_total %llu\n"
         "# TYPE cairn_equivocation_evidence_total counter\n"
         "cairn_equivocation_evidence_total %llu\n"
         "# TYPE cairn_sync_served_total counter\ncairn_sync_served_total %llu\n"
@@ -530,7 +533,8 @@ static int h_metrics(void *app, const cairn_http_request *req, cairn_http_respon
         cairn_mempool_pending_count(n->mp), (unsigned long long)st.batches_made,
         (unsigned long long)st.batches_received, (unsigned long long)st.payload_fetches,
         (unsigned long long)st.peers_up, (unsigned long long)st.msgs_in,
-        (unsigned long long)st.msgs_bad, (unsigned long long)st.evidence,
+        (unsigned long long)st.msgs_bad, (unsigned long long)st.net_handshakes_failed,
+        (unsigned long long)st.net_bad_frames, (unsigned long long)st.evidence,
         (unsigned long long)st.sync_requests_served, (unsigned long long)st.sync_responses_applied,
         (unsigned long long)st.sigs_verified, (double)st.sig_verify_ns * ms * 1e-3,
         (double)st.persist_ns * ms * 1e-3, (unsigned long long)st.persists,

@@ -306,9 +306,16 @@ static to_sigs *to_get(cairn_replica *r, uint64_t round, int create)
     return t;
 }
 
+/* Only rounds in [core round - 1, core round + TO_ROUNDS - 2] are kept: no two of them share a
+ * slot, so a timeout for an old round (a lagging or reconnecting peer re-sending its stuck
+ * timeout, a replay) or for a round far ahead can never evict the signatures of the last TC,
+ * which the node's own timeout and proposal must carry (tc_fill). An evicted TC left every node
+ * unable to send either, and the cluster stopped for good: docs/fault-tests.md. */
 static void to_put(cairn_replica *r, uint64_t round, uint32_t signer, uint64_t hqc,
                    const uint8_t sig[64])
 {
+    uint64_t cur = r->core->round;
+    if (round + 1 < cur || round > cur + TO_ROUNDS - 2) return;
     to_sigs *t = to_get(r, round, 1);
     for (int k = 0; k < TO_PER_SIGNER; k++) {
         if (t->e[signer][k].used && t->e[signer][k].hqc == hqc) return;
@@ -2401,6 +2408,10 @@ static void on_house(uv_timer_t *t)
     cairn_replica *r = t->data;
     expire_slots(r);
     observe_tick(r);
+    cairn_net_stats ns;
+    cairn_net_get_stats(r->net, &ns);
+    ST_SET(r, net_handshakes_failed, ns.handshakes_failed);
+    ST_SET(r, net_bad_frames, ns.bad_frames);
     fetch_wanted(r);
     objects_arrived(r);
     prune_qcs(r);

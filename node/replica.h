@@ -65,6 +65,10 @@ typedef struct cairn_replica_stats {
     uint64_t persist_ns, persists, apply_ns, applies; /* stage latencies (sums) */
     uint64_t sync_requests_served, sync_responses_applied;
     uint64_t epoch, validators, voter; /* gauges: epoch, size of its set, 1 if we vote in it */
+    /* Peer links (node/net.h), copied from the loop thread every housekeeping tick: connections
+     * closed during the handshake (garbage, unknown key, timeout) and established links dropped
+     * for an oversize or undecryptable frame. */
+    uint64_t net_handshakes_failed, net_bad_frames;
 } cairn_replica_stats;
 
 /* Restores the consensus state from the store, binds the peer listener and starts. */

@@ -249,6 +249,65 @@ static void test_devnet_bad_args(void **state)
     free(dir);
 }
 
+/* One host per validator (--hosts): each node listens on, and is known in genesis by, its own
+ * address; one bad host refuses the whole devnet before anything is written. */
+static void test_devnet_hosts(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    assert_non_null(dir);
+    char msg[512] = "", p[600];
+    static const char *const hosts[N_VAL] = {"10.77.0.1", "10.77.1.2", "10.77.2.3", "10.77.3.4"};
+    static const char *const bad[N_VAL] = {"10.77.0.1", "10.77.1.2", "host3", "10.77.3.4"};
+    snprintf(p, sizeof p, "%s/bad", dir);
+    assert_int_equal(cairn_node_devnet_init_hosts(p, N_VAL, bad, BASE_PORT, msg, sizeof msg),
+                     CAIRN_EINVAL);
+    assert_non_null(strstr(msg, "validator 2"));
+    struct stat st;
+    assert_int_not_equal(stat(p, &st), 0);
+    assert_int_equal(cairn_node_devnet_init_hosts(p, N_VAL, NULL, BASE_PORT, msg, sizeof msg),
+                     CAIRN_EINVAL);
+
+    snprintf(p, sizeof p, "%s/net", dir);
+    assert_int_equal(cairn_node_devnet_init_hosts(p, N_VAL, hosts, BASE_PORT, msg, sizeof msg), 0);
+    cairn_genesis *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    snprintf(p, sizeof p, "%s/net/genesis.json", dir);
+    assert_int_equal(cairn_genesis_load(g, p, msg, sizeof msg), 0);
+    assert_int_equal(g->n_validators, N_VAL);
+    for (unsigned i = 0; i < N_VAL; i++) {
+        char addr[64];
+        snprintf(addr, sizeof addr, "%s:%u", hosts[i], BASE_PORT + 2 * i + 1);
+        assert_string_equal(g->validators[i].address.s, addr);
+        cairn_config cfg;
+        cairn_config_error cerr;
+        snprintf(p, sizeof p, "%s/net/node%u", dir, i);
+        assert_int_equal(cairn_config_load(&cfg, p, &cerr), 0);
+        assert_string_equal(cfg.api_listen.host, hosts[i]);
+        assert_int_equal(cfg.api_listen.port, BASE_PORT + 2 * i);
+        assert_string_equal(cfg.p2p_listen.host, hosts[i]);
+        assert_int_equal(cfg.p2p_listen.port, BASE_PORT + 2 * i + 1);
+    }
+    /* A rerun with the same hosts is a no-op; with one host changed it is refused. */
+    snapshot *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_true(a && b);
+    snprintf(p, sizeof p, "%s/net", dir);
+    snap_devnet(a, p, N_VAL);
+    assert_int_equal(cairn_node_devnet_init_hosts(p, N_VAL, hosts, BASE_PORT, msg, sizeof msg), 0);
+    assert_int_equal(cairn_node_devnet_init(p, N_VAL, "10.77.0.1", BASE_PORT, msg, sizeof msg),
+                     CAIRN_EGENESIS);
+    assert_non_null(strstr(msg, "address"));
+    snap_devnet(b, p, N_VAL);
+    snap_same(a, b);
+    snap_free(a);
+    snap_free(b);
+    free(a);
+    free(b);
+    free(g);
+    test_rmtree(dir);
+    free(dir);
+}
+
 /* The --dev home keeps its flat layout and its one-validator genesis, built by the same code. */
 static void test_dev_home(void **state)
 {
@@ -314,6 +373,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_devnet_four),
         cmocka_unit_test(test_devnet_bad_args),
+        cmocka_unit_test(test_devnet_hosts),
         cmocka_unit_test(test_dev_home),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
