@@ -171,6 +171,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "cairnd: %s/config.json: %s (%s)\n", home, cerr.msg, cairn_err_name(err));
         return 1;
     }
+    /* CAIRN_LOG_LEVEL (error, warn, info, debug, trace) overrides the config's log_level, e.g. to
+     * trace nodes a benchmark or test started. */
+    const char *lv = getenv("CAIRN_LOG_LEVEL");
+    for (int l = CAIRN_LOG_ERROR; lv && l <= CAIRN_LOG_TRACE; l++)
+        if (strcmp(lv, cairn_log_level_name((cairn_log_level)l)) == 0) cfg.log_level = l;
     /* A write to a peer link or API connection whose other end is gone must fail with EPIPE,
      * not kill the process: libuv writes with write(2), and the default SIGPIPE action
      * terminated a validator when a peer was killed (tests/cluster/test_cluster_crash.sh). */

@@ -18,6 +18,8 @@
 #include "ledger/keys.h"
 #include "ledger/smt.h"
 #include "ledger/tx.h"
+#include "ledger/codec.h"
+#include "proto/cairn/v1/api.pb-c.h"
 #include "node/admit.h"
 #include "node/http.h"
 #include "node/mempool.h"
@@ -28,6 +30,8 @@
 /* Fair shares: one device (signer key) or one client address holds at most this many pending. */
 #define MEMPOOL_MAX_PER_SIGNER (MEMPOOL_MAX_TXS / 16)
 #define MEMPOOL_MAX_PER_CLIENT (MEMPOOL_MAX_TXS / 2)
+/* Transactions in one POST /v1/txs/batch. */
+#define SUBMIT_BATCH_MAX 1000u
 /* Submissions waiting for their batched signature check, at most. */
 #define ADMIT_MAX_QUEUED 8192u
 /* On SIGINT/SIGTERM the node keeps committing what it admitted for at most this long. */
@@ -228,6 +232,89 @@ static int h_submit(void *app, const cairn_http_request *req, cairn_http_respons
     memcpy(job.raw, req->body, job.len);
     if ((err = cairn_admit_submit(n->admit, &job))) admit_done(n, &job, err);
     return 0;
+}
+
+/* POST /v1/txs/batch: a gateway's SubmitTxBatch of up to SUBMIT_BATCH_MAX transactions, each
+ * checked like POST /v1/txs and answered in order; their signatures are verified together. */
+static int h_submit_batch(void *app, const cairn_http_request *req, cairn_http_response *resp)
+{
+    cairn_node *n = app;
+    int err = cairn_http_require_content_type(req, resp, "application/x-protobuf");
+    if (err) return err;
+    ProtobufCMessage *m;
+    if ((err = cairn_pb_decode(&cairn__v1__submit_tx_batch__descriptor, req->body, req->body_len,
+                               req->body_len, &m)))
+        return fail(resp, CAIRN_EDECODE, "body is not a SubmitTxBatch");
+    const Cairn__V1__SubmitTxBatch *b = (const Cairn__V1__SubmitTxBatch *)m;
+    size_t k = b->n_txs;
+    if (k == 0 || k > SUBMIT_BATCH_MAX) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return cairn_http_errorf(resp, 400, CAIRN_EFIELD, "a batch holds 1..%u transactions",
+                                 SUBMIT_BATCH_MAX);
+    }
+    uint8_t(*hash)[32] = calloc(k, 32), (*signer)[32] = calloc(k, 32);
+    int *res = calloc(k, sizeof *res), *vres = calloc(k, sizeof *vres);
+    const uint8_t **raw = calloc(k, sizeof *raw);
+    size_t *len = calloc(k, sizeof *len), *which = calloc(k, sizeof *which), nv = 0;
+    cairn_txn *t = NULL;
+    if (!hash || !signer || !res || !vres || !raw || !len || !which)
+        err = CAIRN_ENOMEM;
+    else
+        err = cairn_store_read_begin(n->store, &t);
+    for (size_t i = 0; !err && i < k; i++) {
+        res[i] = cairn_chain_admit_prepare(n->chain, t, b->txs[i].data, b->txs[i].len, hash[i],
+                                           signer[i]);
+        if (res[i] == 0 && cairn_mempool_pending(n->mp, hash[i])) continue; /* already pending */
+        if (res[i] == 0) {
+            raw[nv] = b->txs[i].data;
+            len[nv] = b->txs[i].len;
+            which[nv++] = i;
+        }
+    }
+    cairn_txn_abort(t);
+    if (!err) err = cairn_tx_verify_many(n->sig, n->g->chain_id, raw, len, nv, vres);
+    uint8_t addr[16], client[32];
+    cairn_http_client_addr(req, addr);
+    cairn_sha256_oneshot(client, addr, sizeof addr);
+    for (size_t j = 0; !err && j < nv; j++) {
+        size_t i = which[j];
+        res[i] = vres[j];
+        if (res[i] == 0)
+            res[i] = cairn_mempool_add(n->mp, hash[i], raw[j], len[j], signer[i], client);
+        if (res[i] == CAIRN_EEXIST) res[i] = 0;
+    }
+    json_t *out = err ? NULL : json_array();
+    size_t accepted = 0;
+    for (size_t i = 0; out && i < k; i++) {
+        /* A transaction that does not decode has no hash. */
+        int hashed = res[i] == 0 || (res[i] != CAIRN_EDECODE && res[i] != CAIRN_ETOOBIG &&
+                                     res[i] != CAIRN_ECHAIN_ID && res[i] != CAIRN_ESIG_ALG &&
+                                     res[i] != CAIRN_ESIG_LENGTH && res[i] != CAIRN_EFIELD &&
+                                     res[i] != CAIRN_ENO_PAYLOAD);
+        json_t *o = json_pack("{s:o}", "tx_hash", hashed ? hex_json(hash[i], 32) : json_null());
+        if (o && res[i])
+            json_object_set_new(
+                o, "error", json_pack("{s:i,s:s}", "code", res[i], "name", cairn_err_name(res[i])));
+        accepted += res[i] == 0;
+        if (!o || json_array_append_new(out, o) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    atomic_fetch_add(&n->submitted, k);
+    atomic_fetch_add(&n->admission_rejected, k - accepted);
+    protobuf_c_message_free_unpacked(m, NULL);
+    free(hash);
+    free(signer);
+    free(res);
+    free(vres);
+    free(raw);
+    free(len);
+    free(which);
+    if (err || !out) return fail(resp, err ? err : CAIRN_ENOMEM, NULL);
+    if (cairn_mempool_size(n->mp) >= n->cfg.block_max_txs) uv_async_send(&n->wake);
+    return cairn_http_json(
+        resp, 200, json_pack("{s:I,s:o}", "accepted", (json_int_t)accepted, "results", out));
 }
 
 static int h_tx(void *app, const cairn_http_request *req, cairn_http_response *resp)
@@ -600,6 +687,7 @@ static int h_block(void *app, const cairn_http_request *req, cairn_http_response
 
 static const cairn_http_route routes[] = {
     {"POST", "/v1/txs", h_submit},
+    {"POST", "/v1/txs/batch", h_submit_batch},
     {"GET", "/v1/txs/{tx_hash}", h_tx},
     {"GET", "/v1/checkpoint", h_checkpoint},
     {"GET", "/v1/blocks/{height}", h_block},

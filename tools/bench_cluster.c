@@ -3,10 +3,12 @@
  * machine, beside a 3-member etcd cluster doing durable replicated writes of the same size:
  *
  *   cairn-bench cluster [--validators V] [--devices D] [--seconds S] [--connections C]
- *                       [--window W] [--etcd-connections E] [--skip-etcd]
+ *                       [--window W] [--gateway G] [--etcd-connections E] [--skip-etcd]
  *
  * Defaults: 4 validators, 2,000 devices, 20 s per run, 16 connections per validator, window
- * 4,000 transactions, 32 etcd connections per member.
+ * 4,000 transactions, 32 etcd connections per member. --gateway G (2..250) makes every request a
+ * POST /v1/txs/batch of G transactions (a gateway in front of its devices) instead of one
+ * POST /v1/txs per transaction.
  *
  * 1. Writes a V-validator devnet (cairn_node_devnet_init) into a temporary directory on free
  *    loopback ports and starts one `cairnd --home` per validator (the cairnd beside this
@@ -72,6 +74,7 @@
 #include "ledger/sig.h"
 #include "ledger/txbuild.h"
 #include "node/devnet.h"
+#include "proto/cairn/v1/api.pb-c.h"
 #include "tools/bench.h"
 #include "tools/cli_util.h"
 #include "tools/http_client.h"
@@ -330,6 +333,7 @@ typedef struct device {
 typedef struct cluster {
     /* options */
     unsigned validators, conns_per_validator, window, etcd_conns;
+    unsigned gateway; /* > 1: each request is a POST /v1/txs/batch of this many transactions */
     uint64_t devices, seconds;
     int skip_etcd, keep;
     /* environment */
@@ -668,6 +672,51 @@ static void *send_worker(void *arg)
             usleep(200);
         if (atomic_load(&b->follower_err)) break;
         if (bench_now() >= b->t_end) break;
+        if (b->gateway > 1) {
+            /* A gateway: the next G of this connection's transactions in one request. */
+            size_t g = s->n_mine - k < b->gateway ? s->n_mine - k : b->gateway;
+            ProtobufCBinaryData txs[250];
+            for (size_t j = 0; j < g; j++) {
+                size_t i = s->mine[k + j];
+                txs[j] = (ProtobufCBinaryData){p->len[i], p->raw[i]};
+                atomic_store(&p->submit_ns[i], now_ns());
+            }
+            atomic_fetch_add(&b->outstanding, (int64_t)g);
+            atomic_fetch_add(&b->submitted, g);
+            Cairn__V1__SubmitTxBatch sb = CAIRN__V1__SUBMIT_TX_BATCH__INIT;
+            sb.n_txs = g;
+            sb.txs = txs;
+            uint8_t body[65536];
+            size_t blen = cairn__v1__submit_tx_batch__get_packed_size(&sb);
+            if (blen > sizeof body) {
+                s->err = CAIRN_ETOOBIG;
+                break;
+            }
+            cairn__v1__submit_tx_batch__pack(&sb, body);
+            int status;
+            uint8_t *resp;
+            size_t len;
+            int err = kc_request(&c, "POST", "/v1/txs/batch", "application/x-protobuf", body, blen,
+                                 &status, &resp, &len);
+            if (err) {
+                fprintf(stderr, "cairn-bench cluster: POST /v1/txs/batch to node%u (port %u): %s\n",
+                        s->conn % b->validators, c.port, cairn_err_name(err));
+                s->err = err;
+                atomic_fetch_sub(&b->outstanding, (int64_t)g);
+                break;
+            }
+            json_error_t je;
+            json_t *j = status == 200 ? json_loadb((const char *)resp, len, 0, &je) : NULL;
+            size_t acc = j ? (size_t)json_integer_value(json_object_get(j, "accepted")) : 0;
+            json_decref(j);
+            free(resp);
+            if (acc > g) acc = g;
+            atomic_fetch_add(&b->admitted, acc);
+            atomic_fetch_add(&b->refused, g - acc);
+            atomic_fetch_sub(&b->outstanding, (int64_t)(g - acc));
+            k += g - 1;
+            continue;
+        }
         size_t i = s->mine[k];
         atomic_fetch_add(&b->outstanding, 1);
         atomic_store(&p->submit_ns[i], now_ns());
@@ -1197,6 +1246,8 @@ static int parse_args(cluster *b, int argc, char **argv)
             b->conns_per_validator = (unsigned)v;
         else if (!strcmp(argv[i], "--window") && v >= 1 && v <= 1000000)
             b->window = (unsigned)v;
+        else if (!strcmp(argv[i], "--gateway") && v >= 1 && v <= 250)
+            b->gateway = (unsigned)v;
         else if (!strcmp(argv[i], "--etcd-connections") && v >= 1 && v <= MAX_ETCD_CONNS)
             b->etcd_conns = (unsigned)v;
         else
@@ -1208,8 +1259,8 @@ static int parse_args(cluster *b, int argc, char **argv)
 bad:
     fprintf(stderr,
             "usage: cairn-bench cluster [--validators 1..%u] [--devices D] [--seconds S] "
-            "[--connections C per validator] [--window W] [--etcd-connections E per member] "
-            "[--skip-etcd]\n",
+            "[--connections C per validator] [--window W] [--gateway G txs per request] "
+            "[--etcd-connections E per member] [--skip-etcd]\n",
             MAX_VALIDATORS);
     return 2;
 }
@@ -1231,8 +1282,10 @@ static void print_json(const cluster *b, const char *load, const run_result *r, 
     char etcd[32] = "null";
     if (e) snprintf(etcd, sizeof etcd, "%.0f", e->writes_per_s);
     printf("{\"bench\":\"cluster\",\"validators\":%u,\"load\":\"%s\",\"committed_per_s\":%.0f,"
-           "\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"bound_per_s\":%.0f,\"etcd_writes_per_s\":%s}\n",
-           b->validators, load, r->committed_per_s, r->p50_ms, r->p99_ms, bound, etcd);
+           "\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"bound_per_s\":%.0f,\"etcd_writes_per_s\":%s,"
+           "\"txs_per_request\":%u}\n",
+           b->validators, load, r->committed_per_s, r->p50_ms, r->p99_ms, bound, etcd,
+           b->gateway > 1 ? b->gateway : 1);
 }
 
 static void print_run(const char *load, double target, const run_result *r)

@@ -42,7 +42,9 @@
 #include "ledger/hex.h"
 #include "ledger/keys.h"
 #include "ledger/records.h"
+#include "ledger/tx.h"
 #include "ledger/txbuild.h"
+#include "proto/cairn/v1/api.pb-c.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/http_client.h"
@@ -57,6 +59,7 @@ typedef struct ctx {
     int *used;
     const char *node;
     int no_wait;
+    const char *sign_only; /* --sign-only FILE: write the signed transaction there, do not submit */
     cairn_sig_ctx *sig;
 } ctx;
 
@@ -137,6 +140,16 @@ static int submit(ctx *c, Cairn__V1__TxBody *b, const cairn_keypair *kp, int32_t
     int err = cairn_tx_build(&tx, chain, b, kp, hash);
     if (err) return cli_fail(err, "building the transaction");
     char url[1024], hex[65];
+    if (c->sign_only) { /* for a gateway that submits many devices' transactions at once */
+        FILE *f = fopen(c->sign_only, "wb");
+        int ok = f && fwrite(tx.p, 1, tx.len, f) == tx.len;
+        if (f && fclose(f) != 0) ok = 0;
+        cairn_buf_free(&tx);
+        if (!ok) return cli_fail(CAIRN_EIO, c->sign_only);
+        cairn_hex_encode(hex, hash, 32);
+        printf("tx_hash: %s\nwrote %s\n", hex, c->sign_only);
+        return 0;
+    }
     snprintf(url, sizeof url, "%s/v1/txs", c->node);
     int status;
     uint8_t *resp;
@@ -178,6 +191,67 @@ static int submit(ctx *c, Cairn__V1__TxBody *b, const cairn_keypair *kp, int32_t
     }
     fprintf(stderr, "error: ETIMEOUT: not in a block after %d s\n", WAIT_MS / 1000);
     return CLI_FAILURE;
+}
+
+/* cairn tx submit-batch FILE...: signed transactions (from --sign-only) in one POST /v1/txs/batch;
+ * prints the node's answer; exit 0 when every one was accepted. */
+static int submit_batch(ctx *c)
+{
+    enum { MAX_FILES = 1000 };
+    ProtobufCBinaryData *txs = calloc(MAX_FILES, sizeof *txs);
+    size_t n = 0;
+    int rc = txs ? 0 : cli_fail(CAIRN_ENOMEM, NULL);
+    for (const char *f; !rc && (f = cli_positional(c->argc, c->argv, c->used));) {
+        if (n == MAX_FILES) {
+            rc = cli_fail(CAIRN_ETOOBIG, "at most 1000 transactions per batch");
+            break;
+        }
+        FILE *fp = fopen(f, "rb");
+        uint8_t *buf = malloc(CAIRN_TX_MAX_BYTES + 1);
+        size_t len = fp && buf ? fread(buf, 1, CAIRN_TX_MAX_BYTES + 1, fp) : 0;
+        if (fp) fclose(fp);
+        if (!fp || !buf) {
+            free(buf);
+            rc = cli_fail(fp ? CAIRN_ENOMEM : CAIRN_ENOENT, f);
+            break;
+        }
+        txs[n++] = (ProtobufCBinaryData){len, buf};
+    }
+    if (!rc && n == 0) rc = need(NULL, "FILE...");
+    uint8_t *body = NULL, *resp = NULL;
+    size_t blen = 0, rlen = 0;
+    int status = 0;
+    if (!rc) {
+        Cairn__V1__SubmitTxBatch b = CAIRN__V1__SUBMIT_TX_BATCH__INIT;
+        b.n_txs = n;
+        b.txs = txs;
+        blen = cairn__v1__submit_tx_batch__get_packed_size(&b);
+        if (!(body = malloc(blen ? blen : 1))) rc = cli_fail(CAIRN_ENOMEM, NULL);
+        if (body) cairn__v1__submit_tx_batch__pack(&b, body);
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v1/txs/batch", c->node);
+    int err = rc ? 0
+                 : cairn_http_post(url, "application/x-protobuf", body, blen, TIMEOUT_MS, &status,
+                                   &resp, &rlen);
+    if (!rc && err) rc = cli_fail(err, url);
+    if (!rc) {
+        printf("%.*s\n", (int)rlen, resp);
+        json_error_t je;
+        json_t *j = json_loadb((const char *)resp, rlen, 0, &je);
+        if (status != 200 || !j) {
+            fprintf(stderr, "error: node refused the batch (HTTP %d)\n", status);
+            rc = CLI_INVALID;
+        } else if ((size_t)json_integer_value(json_object_get(j, "accepted")) != n) {
+            rc = CLI_INVALID;
+        }
+        json_decref(j);
+    }
+    for (size_t i = 0; txs && i < n; i++) free(txs[i].data);
+    free(txs);
+    free(body);
+    free(resp);
+    return rc;
 }
 
 static int parse_id(const char *hex, uint8_t out[32], const char *name)
@@ -866,6 +940,7 @@ int cmd_tx(const char *group, int argc, char **argv)
     if (!c.node) c.node = getenv("CAIRN_NODE");
     if (!c.node) c.node = "http://127.0.0.1:7750";
     c.no_wait = cli_flag(argc, argv, "--no-wait", c.used);
+    c.sign_only = opt(&c, "--sign-only");
     int rc = CLI_USAGE;
     const char *sub = NULL;
     int grouped = !strcmp(group, "key") || !strcmp(group, "device") || !strcmp(group, "firmware") ||
@@ -893,6 +968,8 @@ int cmd_tx(const char *group, int argc, char **argv)
         rc = device_cmd(&c, sub);
     } else if (!strcmp(group, "firmware")) {
         rc = firmware_cmd(&c, sub);
+    } else if (!strcmp(group, "tx") && !strcmp(sub, "submit-batch")) {
+        rc = submit_batch(&c);
     } else if (!strcmp(group, "tx") && !strcmp(sub, "status")) {
         const char *h = cli_positional(argc, argv, c.used);
         uint8_t b[32];

@@ -220,6 +220,31 @@ expect 0 "\"height\":$HEIGHT" -- curl -s "$URL/healthz"
 expect 0 "wrote" -- "$CAIRN" provenance "$DATA" --out "$T/b2.json"
 expect 0 "VALID" -- "$CAIRN" verify "$T/b2.json" --genesis "$H/genesis.json"
 
+# A gateway: devices sign offline (--sign-only), one POST /v1/txs/batch carries them; each gets its
+# own answer in order (a garbage one EDECODE, a copy with a broken signature ESIG_INVALID).
+for s in 1 2; do
+  expect 0 "wrote" -- "$CAIRN" anchor --key "$T/dev.key" --device "$DEV" --stream gw --seq "$s" \
+    --digest "$(printf 'gw %d' "$s" | sha256sum | cut -d' ' -f1)" --sign-only "$T/gw$s.tx"
+done
+printf 'garbage' >"$T/gwbad.tx"
+cp "$T/gw2.tx" "$T/gwsig.tx"
+printf '\001' | dd of="$T/gwsig.tx" bs=1 seek=$(($(stat -c %s "$T/gwsig.tx") - 3)) conv=notrunc 2>/dev/null
+out=$("$CAIRN" tx submit-batch "$T/gw1.tx" "$T/gw2.tx" "$T/gwbad.tx" "$T/gwsig.tx" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && ok || bad "submit-batch exit $rc (want 1): $out"
+grep -q '"accepted":2,' <<<"$out" && ok || bad "batch: want 2 accepted: $out"
+grep -q '{"tx_hash":null,"error":{"code":-101,"name":"EDECODE"}}' <<<"$out" && ok || bad "batch: no EDECODE: $out"
+grep -q '"name":"ESIG_INVALID"' <<<"$out" && ok || bad "batch: no ESIG_INVALID: $out"
+# Once the first one is committed, submitting it again is a replay.
+H1=$(sed -n 's/.*"results":\[{"tx_hash":"\([0-9a-f]*\)".*/\1/p' <<<"$out")
+for _ in $(seq 100); do
+  curl -s "$URL/v1/txs/$H1" | grep -q '"status":"committed"' && break
+  sleep 0.1
+done
+expect 1 "EREPLAY" -- "$CAIRN" tx submit-batch "$T/gw1.tx"
+expect 0 '"EDECODE"' -- curl -s -X POST "$URL/v1/txs/batch" -H 'Content-Type: application/x-protobuf' --data-binary 'garbage'
+expect 0 '"EFIELD"' -- curl -s -X POST "$URL/v1/txs/batch" -H 'Content-Type: application/x-protobuf' --data-binary ''
+[ -n "$H1" ] && ok || bad "batch answer has no first tx_hash: $out"
+
 # kill -9 under load: every transaction reported committed is there after the restart.
 for i in $(seq 2 40); do
   D=$(printf 'reading %d' "$i" | sha256sum | cut -d' ' -f1)
