@@ -2542,6 +2542,35 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
     return err;
 }
 
+/* Frees everything the replica owns (its net and timers must be closed already). */
+static void replica_free(cairn_replica *r)
+{
+    for (size_t i = 0; i < r->batches.cap; i++)
+        if (r->batches.s[i].used) batch_free((batch_obj *)(uintptr_t)r->batches.s[i].val);
+    for (size_t i = 0; i < r->bodies.cap; i++)
+        if (r->bodies.s[i].used) body_free((body_obj *)(uintptr_t)r->bodies.s[i].val);
+    for (size_t i = 0; i < r->qcs.cap; i++)
+        if (r->qcs.s[i].used) free((void *)(uintptr_t)r->qcs.s[i].val);
+    h32map_free(&r->batches);
+    h32map_free(&r->bodies);
+    h32map_free(&r->qcs);
+    for (unsigned i = 0; i < STEP_DEPTH_CACHED; i++) free(r->acts_at[i]);
+    free(r->wants);
+    free(r->commits);
+    free(r->core);
+    free(r->tos);
+    free(r->certs);
+    free(r->sync_resp);
+    free(r->sync_sigs);
+    free(r->vs);
+    free(r->prev);
+    free(r->next_vs);
+    free(r->obs_proof);
+    proof_free(r);
+    sodium_memzero(r->sk, sizeof r->sk);
+    free(r);
+}
+
 int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, char *msg,
                         size_t msg_cap)
 {
@@ -2636,19 +2665,7 @@ int cairn_replica_start(cairn_replica **out, const cairn_replica_config *cfg, ch
 fail:
     free(blocks);
     cairn_net_close(r->net);
-    free(r->core);
-    free(r->tos);
-    free(r->certs);
-    free(r->sync_resp);
-    free(r->sync_sigs);
-    free(r->vs);
-    free(r->prev);
-    proof_free(r);
-    for (size_t i = 0; i < r->qcs.cap; i++)
-        if (r->qcs.s[i].used) free((void *)(uintptr_t)r->qcs.s[i].val);
-    h32map_free(&r->qcs);
-    sodium_memzero(r->sk, sizeof r->sk);
-    free(r);
+    replica_free(r);
     return err;
 }
 
@@ -2677,28 +2694,5 @@ void cairn_replica_stop(cairn_replica *r)
         uv_close((uv_handle_t *)&r->idle_timer, close_noop);
         uv_run(r->c.loop, UV_RUN_NOWAIT); /* runs the close callbacks */
     }
-    for (size_t i = 0; i < r->batches.cap; i++)
-        if (r->batches.s[i].used) batch_free((batch_obj *)(uintptr_t)r->batches.s[i].val);
-    for (size_t i = 0; i < r->bodies.cap; i++)
-        if (r->bodies.s[i].used) body_free((body_obj *)(uintptr_t)r->bodies.s[i].val);
-    for (size_t i = 0; i < r->qcs.cap; i++)
-        if (r->qcs.s[i].used) free((void *)(uintptr_t)r->qcs.s[i].val);
-    h32map_free(&r->batches);
-    h32map_free(&r->bodies);
-    h32map_free(&r->qcs);
-    for (unsigned i = 0; i < STEP_DEPTH_CACHED; i++) free(r->acts_at[i]);
-    free(r->wants);
-    free(r->commits);
-    free(r->core);
-    free(r->tos);
-    free(r->certs);
-    free(r->sync_resp);
-    free(r->sync_sigs);
-    free(r->vs);
-    free(r->prev);
-    free(r->next_vs);
-    free(r->obs_proof);
-    proof_free(r);
-    sodium_memzero(r->sk, sizeof r->sk);
-    free(r);
+    replica_free(r);
 }
