@@ -20,9 +20,11 @@
 
 /* ---- constants ---- */
 
-#define BATCH_INTERVAL_MS    10u /* cut a batch at least this often when txs are queued */
-#define BATCH_MAX_BYTES      (1u << 20)
-#define IDLE_PROPOSE_MAX_MS  500u   /* cap of block.interval_ms: half the base round timeout */
+#define BATCH_INTERVAL_MS 10u /* cut a batch at least this often when txs are queued */
+#define BATCH_MAX_BYTES   (1u << 20)
+/* Cap of block.interval_ms. Two idle leaders in a row must stay well inside the 1 s base round
+ * timeout, or the wait itself times rounds out (seen under bursty load with 500 ms). */
+#define IDLE_PROPOSE_MAX_MS  200u
 #define REPROPOSE_AFTER_MS   5000u  /* a batch proposed but not committed becomes available again */
 #define FETCH_RETRY_MS       300u   /* re-request a missing batch or payload from another peer */
 #define MAX_FUTURE_TIME_MS   10000u /* a payload time further ahead of our clock is not voted */
@@ -901,8 +903,9 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
     memcpy(copy, a->a, n * sizeof *copy);
     for (size_t i = 0; i < n && r->epoch == epoch; i++) {
         cairn_action *x = &copy[i];
-        rlog(r, CAIRN_LOG_TRACE, "msg=\"core action\" type=%d to=%u round=%llu", x->type, x->to,
-             (unsigned long long)r->core->round);
+        rlog(r, CAIRN_LOG_TRACE, "msg=\"core action\" type=%d to=%u round=%llu msg_type=%d",
+             x->type, x->to, (unsigned long long)r->core->round,
+             x->type == CAIRN_ACT_SEND || x->type == CAIRN_ACT_BROADCAST ? x->u.msg.type : 0);
         switch (x->type) {
         case CAIRN_ACT_SEND:
         case CAIRN_ACT_SYNC_REQUEST:
@@ -1080,7 +1083,9 @@ static void answer_payload(cairn_replica *r, int force_empty)
         if (b->proposed && now > b->proposed_at_ms + REPROPOSE_AFTER_MS) b->proposed = 0;
         if (!b->proposed) avail[na++] = b;
     }
-    if (na == 0 && !force_empty && !tree_has_payload(r) && now < r->payload_asked_ms + r->idle_ms) {
+    /* A round entered by a timeout certificate is proposed at once: the cluster is recovering. */
+    if (na == 0 && !force_empty && !tree_has_payload(r) && !r->core->has_last_tc &&
+        now < r->payload_asked_ms + r->idle_ms) {
         free(avail);
         uv_timer_start(&r->idle_timer, on_idle, r->payload_asked_ms + r->idle_ms - now, 0);
         return;
