@@ -95,7 +95,8 @@ typedef struct net_peer {
     net_conn *dialing; /* our outbound connection before it is established */
     net_resolve *resolving;
     net_msg *head, *tail;
-    size_t queued; /* queue cost of unwritten messages and of batches in flight */
+    net_msg *urgent_tail; /* last urgent message: urgent ones sit at the front, in order */
+    size_t queued;        /* queue cost of unwritten messages and of batches in flight */
     uv_timer_t timer;
     uint32_t backoff_ms;
     uint32_t index;
@@ -183,6 +184,7 @@ static void peer_clear_queue(net_peer *p)
         free(m);
     }
     p->tail = NULL;
+    p->urgent_tail = NULL;
 }
 
 static void peer_schedule(net_peer *p);
@@ -363,6 +365,7 @@ static int conn_flush(net_conn *c)
         net_msg *m = p->head;
         p->head = m->next;
         if (!p->head) p->tail = NULL;
+        if (m == p->urgent_tail) p->urgent_tail = NULL;
         c->wcost += msg_cost(m->len);
         c->wframes++;
         c->wbytes += m->len;
@@ -820,7 +823,7 @@ uint16_t cairn_net_port(const cairn_net *net)
     return net ? net->port : 0;
 }
 
-int cairn_net_send(cairn_net *net, uint32_t peer, const uint8_t *msg, size_t len)
+static int net_send(cairn_net *net, uint32_t peer, const uint8_t *msg, size_t len, int urgent)
 {
     if (!net || (!msg && len)) return CAIRN_EINVAL;
     if (peer >= net->n_peers || peer == net->self) return CAIRN_ENET_PEER;
@@ -837,14 +840,32 @@ int cairn_net_send(cairn_net *net, uint32_t peer, const uint8_t *msg, size_t len
     m->next = NULL;
     m->len = len;
     if (len) memcpy(m->data, msg, len);
-    if (p->tail)
-        p->tail->next = m;
-    else
-        p->head = m;
-    p->tail = m;
+    if (urgent) { /* after the urgent messages already queued, before every other one */
+        net_msg **at = p->urgent_tail ? &p->urgent_tail->next : &p->head;
+        m->next = *at;
+        *at = m;
+        if (!m->next) p->tail = m;
+        p->urgent_tail = m;
+    } else {
+        if (p->tail)
+            p->tail->next = m;
+        else
+            p->head = m;
+        p->tail = m;
+    }
     p->queued += cost;
     if (conn_flush(p->active) != 0) conn_close_later(p->active);
     return 0;
+}
+
+int cairn_net_send(cairn_net *net, uint32_t peer, const uint8_t *msg, size_t len)
+{
+    return net_send(net, peer, msg, len, 0);
+}
+
+int cairn_net_send_urgent(cairn_net *net, uint32_t peer, const uint8_t *msg, size_t len)
+{
+    return net_send(net, peer, msg, len, 1);
 }
 
 int cairn_net_is_up(const cairn_net *net, uint32_t peer)

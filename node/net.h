@@ -110,6 +110,12 @@ uint16_t cairn_net_port(const cairn_net *net);
  * (no authenticated link), CAIRN_ENET_QUEUE_FULL, CAIRN_EFRAME_TOO_BIG, CAIRN_ENOMEM. */
 CAIRN_MUST_CHECK int cairn_net_send(cairn_net *net, uint32_t peer, const uint8_t *msg, size_t len);
 
+/* The same, but the message goes ahead of every non-urgent message still queued for peer (urgent
+ * ones keep their order among themselves): small consensus messages must not wait behind
+ * megabytes of transaction batches. Same errors and accounting as cairn_net_send. */
+CAIRN_MUST_CHECK int cairn_net_send_urgent(cairn_net *net, uint32_t peer, const uint8_t *msg,
+                                           size_t len);
+
 /* 1 if an authenticated link to peer is up. */
 int cairn_net_is_up(const cairn_net *net, uint32_t peer);
 

@@ -423,7 +423,14 @@ static int tc_verify(cairn_replica *r, const cairn_tc *tc, const cairn_wire_cert
 static void send_slot(cairn_replica *r, uint32_t slot, const uint8_t *p, size_t len)
 {
     if (!r->net || slot >= r->n_slots || slot == r->self_slot) return;
-    int err = cairn_net_send(r->net, slot, p, len);
+    /* Everything but batches and sync responses (the bulk) goes ahead of the bulk on the link:
+     * a proposal queued behind megabytes of batches let its votes overtake it (the next leader
+     * then lacked the block its QC certified, and the round timed out). */
+    int field = len > 0 ? p[0] >> 3 : 0;
+    int bulk = field == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_BATCH ||
+               field == CAIRN__V1__CONSENSUS_ENVELOPE__MSG_SYNC_RESPONSE;
+    int err =
+        bulk ? cairn_net_send(r->net, slot, p, len) : cairn_net_send_urgent(r->net, slot, p, len);
     if (err && err != CAIRN_ENET_DOWN)
         rlog(r, CAIRN_LOG_DEBUG, "msg=\"send failed\" slot=%u error=%s", slot, cairn_err_name(err));
 }
