@@ -91,7 +91,8 @@ void cairn_block_compute_id(const cairn_block *b, uint8_t out[32])
     cairn_sha256_tagged(out, "cairn.block.v1", buf, (size_t)(p - buf));
 }
 
-void cairn_core_genesis(uint64_t epoch, const uint8_t genesis_seed[32], cairn_block *block, cairn_qc *qc)
+void cairn_core_genesis(uint64_t epoch, const uint8_t genesis_seed[32], cairn_block *block,
+                        cairn_qc *qc)
 {
     memset(block, 0, sizeof *block);
     memset(qc, 0, sizeof *qc);

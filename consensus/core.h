@@ -330,7 +330,7 @@ void cairn_block_compute_id(const cairn_block *b, uint8_t out[32]);
 /* The genesis block of an epoch (round 0, height 0, id from genesis_seed) and its QC, signed by
  * no one and accepted by definition. */
 void cairn_core_genesis(uint64_t epoch, const uint8_t genesis_seed[32], cairn_block *block,
-                   cairn_qc *qc);
+                        cairn_qc *qc);
 
 /* Initializes core. restore->root must be the genesis block (with fresh safety) or the last
  * block this node committed. Emits nothing; the caller then steps a TICK, which starts the first

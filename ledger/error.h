@@ -94,7 +94,7 @@
     XX(EBUNDLE, 526, "provenance bundle does not verify")                                          \
     XX(ECERTIFICATE, 527, "commit certificate does not verify")                                    \
     XX(EVALSET_CHANGED, 528, "validator set differs from genesis")                                 \
-    XX(EVALSET_HASH, 529, "validator set does not hash to its header's valset_hash")              \
+    XX(EVALSET_HASH, 529, "validator set does not hash to its header's valset_hash")               \
     /* consensus (600-699) */                                                                      \
     XX(ECONS_EPOCH, 600, "message from another epoch")                                             \
     XX(ECONS_MALFORMED, 601, "malformed consensus message")                                        \

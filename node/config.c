@@ -392,9 +392,9 @@ char *cairn_config_to_json(const cairn_config *cfg)
     }
     if (!peers) return NULL;
     json_t *root = json_pack(
-        "{s:{s:s,s:I,s:I,s:I,s:I,s:I},s:s,s:s,s:s,s:s,s:{s:I,s:I},s:s,s:{s:s,s:o}}", "api", "listen",
-        api_listen, "max_body_bytes", (json_int_t)cfg->api_max_body_bytes, "max_connections",
-        (json_int_t)cfg->api_max_connections, "max_connections_per_ip",
+        "{s:{s:s,s:I,s:I,s:I,s:I,s:I},s:s,s:s,s:s,s:s,s:{s:I,s:I},s:s,s:{s:s,s:o}}", "api",
+        "listen", api_listen, "max_body_bytes", (json_int_t)cfg->api_max_body_bytes,
+        "max_connections", (json_int_t)cfg->api_max_connections, "max_connections_per_ip",
         (json_int_t)cfg->api_max_connections_per_ip, "timeout_s", (json_int_t)cfg->api_timeout_s,
         "threads", (json_int_t)cfg->api_threads, "data_dir", cfg->data_dir, "genesis", cfg->genesis,
         "validator_key", cfg->validator_key, "noise_key", cfg->noise_key, "block", "interval_ms",
