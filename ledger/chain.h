@@ -88,8 +88,9 @@ CAIRN_MUST_CHECK int cairn_chain_entry_body(cairn_txn *t, const char *chain_id, 
 
 /*
  * Mempool admission: decodes raw, runs the stateless checks and the signature check, and checks
- * expiry and replay against the latest block in t. Writes the tx hash (also on a replay, so the
- * caller can answer with it). 0 when the transaction may be proposed.
+ * expiry and replay against the latest block in t. Writes the tx hash as soon as the transaction
+ * decodes (also on a replay, so the caller can answer with it), never before. 0 when the
+ * transaction may be proposed.
  */
 CAIRN_MUST_CHECK int cairn_chain_admit(const cairn_chain *c, cairn_txn *t, const uint8_t *raw,
                                        size_t len, uint8_t tx_hash[32]);

@@ -286,11 +286,8 @@ static int h_submit_batch(void *app, const cairn_http_request *req, cairn_http_r
     json_t *out = err ? NULL : json_array();
     size_t accepted = 0;
     for (size_t i = 0; out && i < k; i++) {
-        /* A transaction that does not decode has no hash. */
-        int hashed = res[i] == 0 || (res[i] != CAIRN_EDECODE && res[i] != CAIRN_ETOOBIG &&
-                                     res[i] != CAIRN_ECHAIN_ID && res[i] != CAIRN_ESIG_ALG &&
-                                     res[i] != CAIRN_ESIG_LENGTH && res[i] != CAIRN_EFIELD &&
-                                     res[i] != CAIRN_ENO_PAYLOAD);
+        /* A transaction that does not decode has no hash (hash[i] stays as calloc left it). */
+        int hashed = !sodium_is_zero(hash[i], 32);
         json_t *o = json_pack("{s:o}", "tx_hash", hashed ? hex_json(hash[i], 32) : json_null());
         if (o && res[i])
             json_object_set_new(
