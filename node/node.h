@@ -1,10 +1,11 @@
 /*
- * node.h — a Cairn node: storage, the chain, the mempool, the block producer and the HTTP API.
+ * node.h — a Cairn node: storage, the chain, the mempool, the validator replica (consensus over
+ * the peer links, node/replica.h) and the HTTP API. A one-validator genesis (`cairnd --dev`)
+ * runs the same replica with no peers.
  *
- * This milestone runs one validator that produces and certifies blocks itself (`cairnd --dev`
- * or a one-validator genesis); the multi-node consensus replaces the producer without changing
- * formats or the API. Threads: the event loop (libuv) owns block production; the API threads
- * admit transactions (decode, signature check) and serve reads from LMDB read transactions.
+ * Threads: the event loop (libuv) runs the replica (consensus, batches, block application); the
+ * API threads decode and check submitted transactions and serve reads from LMDB read
+ * transactions; one admission thread (node/admit.h) verifies submitted signatures in batches.
  */
 #ifndef CAIRN_NODE_NODE_H
 #define CAIRN_NODE_NODE_H
