@@ -24,6 +24,7 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &cairn__v1__consensus_envelope__descriptor,
     &cairn__v1__checkpoint_response__descriptor,
     &cairn__v1__log_entry__descriptor,
+    &cairn__v1__submit_tx_batch__descriptor, /* POST /v1/txs/batch */
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
