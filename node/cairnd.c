@@ -174,8 +174,17 @@ int main(int argc, char **argv)
     /* CAIRN_LOG_LEVEL (error, warn, info, debug, trace) overrides the config's log_level, e.g. to
      * trace nodes a benchmark or test started. */
     const char *lv = getenv("CAIRN_LOG_LEVEL");
-    for (int l = CAIRN_LOG_ERROR; lv && l <= CAIRN_LOG_TRACE; l++)
-        if (strcmp(lv, cairn_log_level_name((cairn_log_level)l)) == 0) cfg.log_level = l;
+    if (lv) {
+        int found = 0;
+        for (int l = CAIRN_LOG_ERROR; l <= CAIRN_LOG_TRACE; l++)
+            if (strcmp(lv, cairn_log_level_name((cairn_log_level)l)) == 0)
+                cfg.log_level = l, found = 1;
+        if (!found) {
+            fprintf(stderr, "cairnd: CAIRN_LOG_LEVEL must be error, warn, info, debug or trace "
+                            "(ECONFIG)\n");
+            return 1;
+        }
+    }
     /* A write to a peer link or API connection whose other end is gone must fail with EPIPE,
      * not kill the process: libuv writes with write(2), and the default SIGPIPE action
      * terminated a validator when a peer was killed (tests/cluster/test_cluster_crash.sh). */

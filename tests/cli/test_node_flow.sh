@@ -187,6 +187,9 @@ expect 1 "EPROPOSAL" -- "$CAIRN" gov approve --key "$T/city2.key" --org city --p
 expect 0 "status: committed" -- "$CAIRN" gov approve --key "$H/admin.key" --org dev-org --proposal "$PROP" --reject
 expect 1 "EPROPOSAL" -- "$CAIRN" gov approve --key "$H/admin.key" --org dev-org --proposal "$PROP"
 
+# A bad CAIRN_LOG_LEVEL is refused before anything starts.
+expect 1 "CAIRN_LOG_LEVEL must be" -- env CAIRN_LOG_LEVEL=loud "$CAIRND" --home "$T/home"
+
 # Bad input over HTTP: each gets its specific error; the node keeps serving.
 expect 0 '"EDECODE"' -- curl -s -X POST "$URL/v1/txs" -H 'Content-Type: application/x-protobuf' --data-binary 'garbage'
 expect 0 '"EHTTP_CONTENT_TYPE"' -- curl -s -X POST "$URL/v1/txs" -H 'Content-Type: text/plain' --data-binary 'x'
