@@ -37,13 +37,13 @@
 /* Blocks carried by one sync response. */
 #define CAIRN_CONS_SYNC_MAX_BLOCKS 32
 
-/* Leader reputation (DiemBFT v4 section 4.6 "LeaderElection"): the active set for round r + 2 is
- * the union of the signers of the QCs on the last WINDOW blocks of the chain certified in round
- * r, minus the proposers of the last EXCLUDE blocks; kept for the last SLOTS rounds. */
-#define CAIRN_CONS_REPUTATION_WINDOW_BLOCKS  8
+/* Leader reputation (DiemBFT v4 section 4.6 "LeaderElection", core.c leader_for): when the
+ * chain goes well, the leader of round r, for a proposal extending a block X of round r - 1, is
+ * one of the signers of X's QC other than the proposers of the last EXCLUDE blocks of X's chain.
+ * NO_LEADER: that chain is not known to this node. */
 #define CAIRN_CONS_REPUTATION_EXCLUDE_BLOCKS 2
-#define CAIRN_CONS_REPUTATION_SLOTS          16
-/* Committed blocks remembered for the reputation window after they leave the tree. */
+#define CAIRN_CONS_NO_LEADER                 0xffffffffu
+/* Committed blocks remembered for leader reputation after they leave the tree. */
 #define CAIRN_CONS_HISTORY_BLOCKS 8
 
 #endif

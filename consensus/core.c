@@ -8,7 +8,7 @@
  *   process_timeout_msg   -> on_timeout      (4.3 "Pacemaker" process_remote_timeout)
  *   process_certificates  -> process_qc/tc   (4.1, 4.3 advance_round_qc / advance_round_tc)
  *   local_timeout_round   -> local_timeout   (4.3)
- *   LeaderElection        -> leader_of, reputation_update (4.6)
+ *   LeaderElection        -> leader_for, reputation_leader (4.6)
  * The safety rules themselves live in safety.c.
  *
  * Test-only compile definitions (never set in a release build) inject known bugs so the
@@ -273,22 +273,7 @@ static int check_block(const cairn_core *c, const cairn_block *b)
     return 0;
 }
 
-/* ---- leader election (DiemBFT v4 section 4.6) ---- */
-
-static uint32_t leader_of(const cairn_core *c, uint64_t round)
-{
-    if (c->cfg.leader_reputation) {
-        const cairn_core *cc = c;
-        size_t i = (size_t)(round % CAIRN_CONS_REPUTATION_SLOTS);
-        if (cc->rep[i].valid && cc->rep[i].round == round) return cc->rep[i].leader;
-    }
-    return (uint32_t)(round % c->cfg.n_validators);
-}
-
-uint32_t cairn_core_leader(const cairn_core *core, uint64_t round)
-{
-    return leader_of(core, round);
-}
+/* ---- leader election (DiemBFT v4 section 4.6, evaluated on the proposal's chain) ---- */
 
 /* Chain summary step for the reputation window: the block itself (tree or root) or a committed
  * block remembered in the history ring. */
@@ -297,6 +282,8 @@ typedef struct chain_item {
     uint32_t proposer;
     uint64_t qc_signers;
     uint64_t height;
+    uint64_t round;
+    uint64_t qc_round;
 } chain_item;
 
 static int chain_lookup(const cairn_core *c, const uint8_t id[32], chain_item *it)
@@ -307,6 +294,8 @@ static int chain_lookup(const cairn_core *c, const uint8_t id[32], chain_item *i
         it->proposer = b->proposer;
         it->qc_signers = b->qc.signers;
         it->height = b->height;
+        it->round = b->round;
+        it->qc_round = b->qc.round;
         return 1;
     }
     for (size_t i = 0; i < c->hist_len; i++) {
@@ -316,53 +305,65 @@ static int chain_lookup(const cairn_core *c, const uint8_t id[32], chain_item *i
             it->proposer = h->proposer;
             it->qc_signers = h->qc_signers;
             it->height = h->height;
+            it->round = h->round;
+            it->qc_round = h->qc_round;
             return 1;
         }
+    }
+    if (memcmp(id, c->cfg.genesis_id, 32) == 0) { /* known to all: no parent, signers, proposer */
+        memset(it, 0, sizeof *it);
+        return 1;
     }
     return 0;
 }
 
-/* After a QC on block b of round r whose parent has round r - 1 (so rounds are going well),
- * fixes the leader of round r + 2: validators that signed one of the QCs embedded in the last
- * WINDOW blocks of b's chain, minus the proposers of the last EXCLUDE blocks, in index order,
- * picked by round. Uses only data fixed by b's id, so every honest node that knows the chain
- * computes the same leader; a node that lacks part of it falls back to round robin, which costs
- * at most that round. A validator that stopped signing drops out of the set within WINDOW
- * blocks, so a dead validator no longer gets rounds. */
-static void reputation_update(cairn_core *c, const cairn_block *b)
+/* The leader of `round` for a block that extends X, the block certified by qc.
+ *   - Round robin without leader reputation, or unless the chain is going well: qc is of the
+ *     previous round (round - 1), and X and its parent each carry the QC of the round just
+ *     before their own: three consecutive certified rounds (DiemBFT v4 4.6 asks for two; the
+ *     third keeps a validator that votes but never proposes from taking every reputation round
+ *     right after the round-robin rounds that follow a timeout, which would stop all commits).
+ *   - Otherwise the reputation leader: the validators that signed X's QC, minus the proposers of
+ *     the last EXCLUDE blocks of X's chain (X included), picked in index order by round.
+ * A validator that stops voting (crashed, cut off, or too slow to be among the first quorum of
+ * votes) gets no more rounds as soon as a QC without it is formed; after a timeout, round robin
+ * gives every validator its turn again, and three consecutive live round-robin leaders are
+ * enough to commit and get back to a chain that goes well.
+ * A pure function of the chain the proposal itself names, so every node that holds that chain
+ * agrees on it, however and whenever it entered the round; a node that lacks part of it gets
+ * CAIRN_CONS_NO_LEADER and neither proposes nor accepts a proposal for the round until it has
+ * the blocks. */
+static uint32_t leader_for(const cairn_core *c, uint64_t round, const cairn_qc *qc)
 {
-    if (!c->cfg.leader_reputation) return;
-    uint64_t active = 0, excluded = 0;
-    chain_item it;
-    const uint8_t *id = b->id;
+    uint32_t rr = (uint32_t)(round % c->cfg.n_validators);
+    if (!c->cfg.leader_reputation || qc->round + 1 != round) return rr;
+    chain_item it, parent;
+    if (!chain_lookup(c, qc->block_id, &it)) return CAIRN_CONS_NO_LEADER;
+    if (it.height == 0 || it.qc_round + 1 != it.round) return rr; /* genesis, or after a TC */
+    if (!chain_lookup(c, it.parent_id, &parent)) return CAIRN_CONS_NO_LEADER;
+    if (parent.height == 0 || parent.qc_round + 1 != parent.round) return rr;
+    uint64_t signers = it.qc_signers & valid_mask(c), excluded = 0;
+    const uint8_t *id = qc->block_id;
     uint8_t cur[32];
-    for (int k = 0; k < CAIRN_CONS_REPUTATION_WINDOW_BLOCKS; k++) {
-        if (!chain_lookup(c, id, &it)) return; /* chain unknown: round robin */
-        active |= it.qc_signers;
-        if (k < CAIRN_CONS_REPUTATION_EXCLUDE_BLOCKS) excluded |= 1ULL << it.proposer;
+    for (int k = 0; k < CAIRN_CONS_REPUTATION_EXCLUDE_BLOCKS; k++) {
+        if (!chain_lookup(c, id, &it)) return CAIRN_CONS_NO_LEADER;
+        excluded |= 1ULL << it.proposer;
         if (it.height == 0) break;
         memcpy(cur, it.parent_id, 32);
         id = cur;
     }
-    active &= valid_mask(c);
-    uint64_t pick = active & ~excluded;
-    if (pick == 0) pick = active;
-    if (pick == 0) return;
-    uint64_t target = b->round + 2;
-    unsigned cnt = (unsigned)__builtin_popcountll(pick);
-    unsigned k = (unsigned)(target % cnt);
-    uint32_t leader = 0;
-    for (uint32_t i = 0; i < 64; i++) {
-        if (!(pick >> i & 1)) continue;
-        if (k-- == 0) {
-            leader = i;
-            break;
-        }
-    }
-    size_t slot = (size_t)(target % CAIRN_CONS_REPUTATION_SLOTS);
-    c->rep[slot].round = target;
-    c->rep[slot].leader = leader;
-    c->rep[slot].valid = 1;
+    uint64_t pick = signers & ~excluded;
+    if (pick == 0) pick = signers;
+    if (pick == 0) return rr;
+    unsigned k = (unsigned)(round % (unsigned)__builtin_popcountll(pick));
+    for (uint32_t i = 0; i < 64; i++)
+        if ((pick >> i & 1) && k-- == 0) return i;
+    return CAIRN_CONS_NO_LEADER; /* unreachable: k < popcount(pick) */
+}
+
+uint32_t cairn_core_leader(const cairn_core *core, uint64_t round, const cairn_qc *qc)
+{
+    return leader_for(core, round, qc ? qc : &core->safety.high_qc);
 }
 
 /* ---- persist-before-send ---- */
@@ -448,6 +449,20 @@ static void set_timer(cairn_core *c, cairn_actions *out, uint64_t deadline)
     a->u.deadline_ms = deadline;
 }
 
+/* A leader asks the node for its payload once per round, as soon as it knows it leads: on
+ * entering the round, or later when the block of its highest QC arrives (the votes that formed
+ * the QC can overtake the proposal they vote for). */
+static void maybe_ask_payload(cairn_core *c, cairn_actions *out)
+{
+    if (c->payload_asked || c->proposed || c->timed_out ||
+        !cairn_core_find_block(c, c->safety.high_qc.block_id) ||
+        leader_for(c, c->round, &c->safety.high_qc) != c->cfg.self)
+        return;
+    c->payload_asked = 1;
+    cairn_action *a = emit(c, out, CAIRN_ACT_NEED_PAYLOAD);
+    a->u.round = c->round;
+}
+
 static void enter_round(cairn_core *c, uint64_t round, cairn_actions *out)
 {
     c->round = round;
@@ -462,10 +477,8 @@ static void enter_round(cairn_core *c, uint64_t round, cairn_actions *out)
         if (c->votes[i].used && c->votes[i].round + 1 < round) c->votes[i].used = 0;
     for (size_t i = 0; i < CAIRN_CONS_MAX_TIMEOUT_SLOTS; i++)
         if (c->timeouts[i].used && c->timeouts[i].round < round) c->timeouts[i].used = 0;
-    if (leader_of(c, round) == c->cfg.self) {
-        cairn_action *a = emit(c, out, CAIRN_ACT_NEED_PAYLOAD);
-        a->u.round = round;
-    }
+    c->payload_asked = 0;
+    maybe_ask_payload(c, out);
 }
 
 static void request_sync(cairn_core *c, uint32_t from, cairn_actions *out)
@@ -511,6 +524,8 @@ static void commit_chain(cairn_core *c, const cairn_block *b, const cairn_qc *to
         h->proposer = cb->proposer;
         h->qc_signers = cb->qc.signers;
         h->height = cb->height;
+        h->round = cb->round;
+        h->qc_round = cb->qc.round;
         c->hist_head = (c->hist_head + 1) % CAIRN_CONS_HISTORY_BLOCKS;
         if (c->hist_len < CAIRN_CONS_HISTORY_BLOCKS) c->hist_len++;
         c->root = *cb;
@@ -536,7 +551,6 @@ static void process_qc(cairn_core *c, const cairn_qc *qc, uint32_t from, cairn_a
         if (parent && cairn_safety_commits_parent(e->b.round, parent->round)) {
             /* Two-chain commit rule (safety.h): the certified block and its parent in
              * consecutive rounds commit the parent. */
-            reputation_update(c, &e->b);
             if (!c->ended) commit_chain(c, parent, &e->b.qc, out);
             if (c->ended) {
                 /* Keep what proves the epoch's end: this block and the QC on it. */
@@ -593,7 +607,10 @@ static void try_vote(cairn_core *c, const cairn_block *b, const cairn_tc *tc, ca
     m.u.vote.height = b->height;
     memcpy(m.u.vote.block_id, b->id, 32);
     /* Votes go to the next leader (Jolteon section 4, linear steady state). */
-    send_after_persist(c, out, token, leader_of(c, b->round + 1), &m);
+    cairn_qc next = {.epoch = b->epoch, .round = b->round, .height = b->height};
+    memcpy(next.block_id, b->id, 32);
+    uint32_t to = leader_for(c, b->round + 1, &next); /* b is in the tree: known */
+    send_after_persist(c, out, token, to == CAIRN_CONS_NO_LEADER ? UINT32_MAX : to, &m);
 }
 
 static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
@@ -628,7 +645,13 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
     if (c->ended) return 0;
     if (p->has_tc) process_tc(c, &p->tc, out);
 
-    if (b->proposer != leader_of(c, b->round)) return CAIRN_ECONS_NOT_LEADER;
+    uint32_t leader = leader_for(c, b->round, &b->qc);
+    if (leader == CAIRN_CONS_NO_LEADER) {
+        if (!cairn_core_find_block(c, b->parent_id))
+            request_sync(c, m->sender == c->cfg.self ? c->high_qc_from : m->sender, out);
+        return CAIRN_ECONS_UNKNOWN_PARENT;
+    }
+    if (b->proposer != leader) return CAIRN_ECONS_NOT_LEADER;
     if (!c->last_proposal.valid || b->round >= c->last_proposal.round) {
         c->last_proposal.valid = 1;
         c->last_proposal.round = b->round;
@@ -640,7 +663,21 @@ static int on_proposal(cairn_core *c, const cairn_msg *m, cairn_actions *out)
      * after all, sync fetches it). Neither is stored, so a Byzantine leader cannot fill the
      * tree with blocks for rounds it leads. */
     if (b->round > c->round) return CAIRN_ECONS_MALFORMED;
-    if (b->round < c->round) return CAIRN_ECONS_STALE;
+    if (b->round < c->round) {
+        /* Too late to vote on; but if our highest QC certifies it (its votes overtook it), the
+         * next proposal extends it: keep it, and lead the round if it makes us the leader. */
+        if (memcmp(b->id, c->safety.high_qc.block_id, 32) != 0 || tree_find(c, b->id))
+            return CAIRN_ECONS_STALE;
+        const cairn_block *parent = cairn_core_find_block(c, b->parent_id);
+        if (!parent || parent->height + 1 != b->height || parent->round >= b->round)
+            return CAIRN_ECONS_STALE;
+        if (in_reconfig_suffix(c, parent) && (!is_zero32(b->payload) || b->flags))
+            return CAIRN_ECONS_MALFORMED;
+        cairn_tree_entry *e;
+        if ((err = tree_accept(c, b, &e, out))) return err;
+        maybe_ask_payload(c, out);
+        return 0;
+    }
 
     cairn_tree_entry *e = tree_find(c, b->id);
     if (!e) {
@@ -687,7 +724,8 @@ static int on_payload_ready(cairn_core *c, const uint8_t id[32], cairn_actions *
 static int on_payload(cairn_core *c, const cairn_input *in, cairn_actions *out)
 {
     if (in->u.payload.round != c->round || c->proposed || c->timed_out ||
-        leader_of(c, c->round) != c->cfg.self || c->safety.highest_vote_round >= c->round)
+        leader_for(c, c->round, &c->safety.high_qc) != c->cfg.self ||
+        c->safety.highest_vote_round >= c->round)
         return CAIRN_ECONS_STALE;
     cairn_msg m;
     memset(&m, 0, sizeof m);
@@ -928,6 +966,7 @@ static int on_sync_response(cairn_core *c, const cairn_sync_response *r, uint32_
         process_qc(c, &b->qc, from, out);
     }
     if (!c->ended) process_qc(c, &r->tail_qc, from, out);
+    if (!c->ended) maybe_ask_payload(c, out); /* the block of our high QC may have come */
     return 0;
 }
 
@@ -984,6 +1023,32 @@ int cairn_core_init(cairn_core *core, const cairn_core_config *cfg,
         core->has_last_tc = 1;
     }
     core->high_qc_from = cfg->self;
+    /* The committed chain below the root, oldest first, as commit_chain would have left it. */
+    const uint8_t *want = restore->root.parent_id;
+    cairn_hist_entry below[CAIRN_CONS_HISTORY_BLOCKS];
+    size_t nb = 0;
+    while (nb < CAIRN_CONS_HISTORY_BLOCKS && restore->root.height > nb) {
+        const cairn_block *h = NULL;
+        for (size_t i = 0; i < restore->n_history && !h; i++)
+            if (memcmp(restore->history[i].id, want, 32) == 0 &&
+                restore->history[i].epoch == cfg->epoch)
+                h = &restore->history[i];
+        if (!h || check_block(core, h) != 0) break;
+        cairn_hist_entry *e = &below[nb++];
+        memcpy(e->id, h->id, 32);
+        memcpy(e->parent_id, h->parent_id, 32);
+        e->height = h->height;
+        e->round = h->round;
+        e->qc_round = h->qc.round;
+        e->proposer = h->proposer;
+        e->qc_signers = h->qc.signers;
+        want = e->parent_id;
+    }
+    for (size_t i = nb; i-- > 0;) {
+        core->hist[core->hist_head] = below[i];
+        core->hist_head = (core->hist_head + 1) % CAIRN_CONS_HISTORY_BLOCKS;
+        core->hist_len++;
+    }
     /* Re-insert the stored blocks that chain to the root, lowest first (n passes at most). */
     int progress = 1;
     while (progress) {

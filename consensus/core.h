@@ -211,6 +211,11 @@ typedef struct cairn_core_restore {
     cairn_qc root_qc;
     const cairn_block *blocks; /* blocks stored by CAIRN_ACT_STORE_BLOCK above root, any order */
     size_t n_blocks;
+    /* Optional: committed blocks just below root (root's parent, its parent, ...), any order;
+     * up to CAIRN_CONS_HISTORY_BLOCKS are kept. Leader reputation reads the last blocks of the
+     * chain; without them a restarted node may know no leader until blocks commit again. */
+    const cairn_block *history;
+    size_t n_history;
 } cairn_core_restore;
 
 typedef struct cairn_vote_slot {
@@ -246,8 +251,10 @@ typedef struct cairn_hist_entry {
     uint8_t id[32];
     uint8_t parent_id[32];
     uint64_t height;
+    uint64_t round;
+    uint64_t qc_round;   /* round of the QC this block carries (on its parent) */
+    uint64_t qc_signers; /* and its signers */
     uint32_t proposer;
-    uint64_t qc_signers; /* signers of the QC this block carries (on its parent) */
 } cairn_hist_entry;
 
 /* The handle. Plain data: no interior pointers, may be copied (the simulator does not). */
@@ -276,8 +283,8 @@ typedef struct cairn_core {
     uint64_t timeout_token;
     int has_last_tc; /* last_tc.round == round - 1 */
     cairn_tc last_tc;
-    int proposed;        /* proposed in `round` (leader) */
-    int payload_pending; /* asked the node for the payload of `round` */
+    int proposed;      /* proposed in `round` (leader) */
+    int payload_asked; /* asked the node for the payload of `round` (NEED_PAYLOAD) */
     uint64_t now_ms;
 
     /* Block tree above the committed root. */
@@ -305,13 +312,6 @@ typedef struct cairn_core {
         cairn_block block;
         int valid;
     } last_proposal; /* first proposal seen for its round */
-
-    /* Leader reputation: leader of round rep[i].round, computed from the chain. */
-    struct {
-        uint64_t round;
-        uint32_t leader;
-        int valid;
-    } rep[CAIRN_CONS_REPUTATION_SLOTS];
 
     uint32_t high_qc_from;  /* who gave us the highest QC: asked for its block when missing */
     uint8_t end_tip_id[32]; /* after the epoch ended: the certified block whose QC ended it */
@@ -341,8 +341,10 @@ CAIRN_MUST_CHECK int cairn_core_init(cairn_core *core, const cairn_core_config *
 /* Processes one input; out->n is reset to 0 and then filled. */
 CAIRN_MUST_CHECK int cairn_core_step(cairn_core *core, const cairn_input *in, cairn_actions *out);
 
-/* Leader of a round as this core currently sees it. */
-uint32_t cairn_core_leader(const cairn_core *core, uint64_t round);
+/* The leader of `round` for a proposal extending the block that qc certifies (NULL: the core's
+ * highest QC): round robin when qc->round + 1 < round or reputation is off, else the reputation
+ * leader over that block's chain; CAIRN_CONS_NO_LEADER when that chain is not known here. */
+uint32_t cairn_core_leader(const cairn_core *core, uint64_t round, const cairn_qc *qc);
 
 /* The block with this id in the tree or the committed root, or NULL. */
 const cairn_block *cairn_core_find_block(const cairn_core *core, const uint8_t id[32]);

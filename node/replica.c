@@ -176,8 +176,9 @@ struct cairn_replica {
     wait_vote waits[MAX_WAIT_VOTES];
     commit_item *commits; /* queue of committed blocks waiting to be applied */
     size_t n_commits, cap_commits;
-    uint64_t idle_ms;           /* an idle leader proposes an empty block after this */
-    uint64_t timer_deadline_ms; /* the core's requested TICK time (mono_ms clock) */
+    uint64_t idle_ms;                        /* an idle leader proposes an empty block after this */
+    uint64_t logged_round, logged_tc_rounds; /* the debug log's "round" lines */
+    uint64_t timer_deadline_ms;              /* the core's requested TICK time (mono_ms clock) */
     int payload_round_pending;
     uint64_t payload_round;
     uint64_t payload_asked_ms;
@@ -977,6 +978,15 @@ static int handle_actions(cairn_replica *r, cairn_actions *a)
     }
     drain_commits(r);
     if (r->payload_round_pending) answer_payload(r, 0);
+    if (r->core->round != r->logged_round) {
+        rlog(r, CAIRN_LOG_DEBUG, "msg=\"round\" round=%llu by=%s high_qc=%llu leader=%u",
+             (unsigned long long)r->core->round,
+             r->core->stat_tc_rounds != r->logged_tc_rounds ? "tc" : "qc",
+             (unsigned long long)r->core->safety.high_qc.round,
+             cairn_core_leader(r->core, r->core->round, NULL));
+        r->logged_round = r->core->round;
+        r->logged_tc_rounds = r->core->stat_tc_rounds;
+    }
     ST_SET(r, round, r->core->round);
     ST_SET(r, qc_rounds, r->core->stat_qc_rounds);
     ST_SET(r, timeouts_rounds, r->core->stat_tc_rounds);
@@ -1126,6 +1136,10 @@ static void answer_payload(cairn_replica *r, int force_empty)
         body_free(body);
         if (err) memset(in.u.payload.digest, 0, 32);
     }
+    rlog(r, CAIRN_LOG_DEBUG,
+         "msg=\"proposing\" round=%llu batches=%zu of %zu txs=%zu waited_ms=%llu",
+         (unsigned long long)in.u.payload.round, take, na, txs,
+         (unsigned long long)(now - r->payload_asked_ms));
     free(avail);
     r->payload_round_pending = 0;
     uv_timer_stop(&r->idle_timer);
@@ -2539,6 +2553,27 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         rs->blocks = *blocks;
     } else if (err == CAIRN_ENOENT)
         err = 0;
+    /* The committed blocks just below the root, for leader reputation (core.h). */
+    cairn_block *all =
+        err ? NULL : realloc(*blocks, (rs->n_blocks + CAIRN_CONS_HISTORY_BLOCKS + 1) * sizeof *all);
+    cairn_sync_response *one = all ? calloc(1, sizeof *one) : NULL;
+    cairn_wire_sync_sigs *one_sigs = one ? calloc(1, sizeof *one_sigs) : NULL;
+    if (!err && !one_sigs) err = CAIRN_ENOMEM;
+    if (all) {
+        *blocks = all;
+        rs->blocks = all;
+    }
+    for (uint64_t k = 1; !err && k <= CAIRN_CONS_HISTORY_BLOCKS && k < rs->root.height; k++) {
+        uint8_t key[17];
+        key_c(key, r->epoch, rs->root.height - k);
+        if (cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 17, &v, &vl) ||
+            cairn_wire_decode_sync(v, vl, one, one_sigs) || one->n_blocks != 1)
+            break; /* older blocks came by sync from before this node's start: not needed */
+        all[rs->n_blocks + rs->n_history++] = one->blocks[0];
+    }
+    if (all) rs->history = all + rs->n_blocks;
+    free(one);
+    free(one_sigs);
     cairn_header head;
     if (!err && (err = cairn_chain_head(t, &head, NULL)) == 0) {
         ST_SET(r, ledger_height, head.height);

@@ -111,9 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             b->epoch = 1;
             b->round = parent->round + 1 + (byte(&f) % 3);
             b->height = parent->height + 1;
-            b->proposer = kind == 0 ? cairn_core_leader(&s->core, b->round) : byte(&f) % 4;
             b->qc = s->pool_qc[parent - s->pool];
             b->qc.signers = parent->round == 0 ? 0 : (signers & 0x1f);
+            uint32_t leader = cairn_core_leader(&s->core, b->round, &b->qc);
+            b->proposer = kind == 0 && leader < 4 ? leader : byte(&f) % 4;
             memcpy(b->parent_id, parent->id, 32);
             b->payload[0] = byte(&f);
             b->flags = byte(&f) == 0xff ? CAIRN_BLOCK_F_RECONFIG : 0;

@@ -57,6 +57,7 @@ typedef struct cluster {
     uint64_t dead;     /* never stepped, all traffic to and from it dropped */
     uint64_t isolated; /* traffic to and from it dropped while set */
     int drop_proposals;
+    uint64_t silent;         /* proposals from these are dropped: they vote but never propose */
     uint32_t reconfig_round; /* leader of this round marks its payload RECONFIG (0: never) */
     /* Measurements. */
     uint64_t prop_depth[1024]; /* by round % 1024: depth at which the proposal left */
@@ -137,7 +138,9 @@ static inline void cl_apply(cluster *c, uint32_t i)
             for (uint32_t j = 0; j < c->n; j++) {
                 if (j == i || (a->type == CAIRN_ACT_SEND && j != a->to)) continue;
                 if (cl_dropped(c, i, j)) continue;
-                if (c->drop_proposals && a->u.msg.type == CAIRN_MSG_PROPOSAL) continue;
+                if ((c->drop_proposals || (c->silent >> i & 1)) &&
+                    a->u.msg.type == CAIRN_MSG_PROPOSAL)
+                    continue;
                 it.to = j;
                 cl_push(c, &it);
             }
