@@ -23,9 +23,9 @@
  *                               Exit 1 if no proposal was received to build the attacks on.
  *
  * Future rounds: the core stores a proposal as the round's first proposal only if its proposer
- * leads the round (consensus/core.c on_proposal); with leader reputation only the next round or
- * two are fixed by the chain, later ones are round robin (cairn_core_leader), so a proposal for a
- * round >= R + 3 (R: the round of the latest honest proposal seen) with round % n == self is
+ * leads the round (consensus/core.c on_proposal); a proposal whose QC is older than the previous
+ * round is led by round robin (cairn_core_leader), so a proposal for a round >= R + 3 (R: the
+ * round of the latest honest proposal seen, whose QC it carries) with round % n == self is
  * recorded, and a second, different one for that round is equivocation evidence on every honest
  * node that receives both. Neither is voted on (the round is ahead), so liveness is untouched.
  *
