@@ -13,11 +13,12 @@ max(previous release in that direction, read time + delay), delay uniform in
 [delay - jitter, delay + jitter]: bytes are never reordered within a connection. Only the byte
 stream is delayed: TCP's own segments, ACKs and handshakes between a node and the relay are not.
 
-Bounded: only private or loopback IPv4 addresses are accepted; at most 64 chunks (64 KiB each)
-wait per direction before reading from that side stops (backpressure); the relay exits when
+Bounded: only private or loopback IPv4 addresses are accepted; at most 64 connections are relayed
+at once (more are reset); at most 64 chunks (64 KiB each) wait per direction before reading from
+that side stops (backpressure); an upstream connect gives up after 5 s; the relay exits when
 --parent is gone or after --max-seconds, and the test kills it on exit. Every 0.25 s it writes
---stats (JSON, renamed into place): connections, upstream connect failures, chunks and bytes
-relayed, and the applied delay (write time - read time) min / avg / max in ms.
+--stats (JSON, renamed into place): connections accepted and refused, upstream connect failures,
+chunks and bytes relayed, and the applied delay (write time - read time) min / avg / max in ms.
 """
 import argparse
 import asyncio
@@ -30,11 +31,14 @@ import sys
 CHUNK = 64 * 1024
 QUEUE_CHUNKS = 64
 CONNECT_TIMEOUT_S = 5.0
+MAX_CONNS = 64  # relayed connections at once; more are reset on accept
 
 
 class Stats:
     def __init__(self):
         self.accepted = 0
+        self.active = 0
+        self.refused = 0
         self.connect_failures = 0
         self.chunks = 0
         self.bytes = 0
@@ -55,6 +59,7 @@ class Stats:
         ms = lambda s: round(s * 1000.0, 3)
         return {
             "accepted": self.accepted,
+            "refused": self.refused,
             "connect_failures": self.connect_failures,
             "chunks": self.chunks,
             "bytes": self.bytes,
@@ -124,7 +129,19 @@ async def pipe(pair, reader, writer, args, stats):
 
 
 async def relay(pair, target, args, stats, down_r, down_w):
+    if stats.active >= MAX_CONNS:
+        stats.refused += 1
+        down_w.transport.abort()
+        return
     stats.accepted += 1
+    stats.active += 1
+    try:
+        await relay_conn(pair, target, args, stats, down_r, down_w)
+    finally:
+        stats.active -= 1
+
+
+async def relay_conn(pair, target, args, stats, down_r, down_w):
     try:
         up_r, up_w = await asyncio.wait_for(asyncio.open_connection(*target), CONNECT_TIMEOUT_S)
     except (OSError, asyncio.TimeoutError):

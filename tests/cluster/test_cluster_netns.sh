@@ -253,7 +253,8 @@ done <"$T/node0.blocks"
 
 touch "$T/stop"
 for p in "${LOAD_PID[@]}"; do wait "$p" 2>/dev/null || true; done
-EXTRA_PID=(${RELAY_PID:-}) # the load workers are gone; the relay (if any) runs to the end
+EXTRA_PID=() # the load workers are gone; the relay (if any) runs to the end
+if [ -n "${RELAY_PID:-}" ]; then EXTRA_PID=("$RELAY_PID"); fi
 wait_until 30 "all four at the same height" all_equal_heights 0 1 2 3
 check_cluster same-blocks $(urls 0 1 2 3) || fail "block hashes differ"
 check_cluster acks "$T/acks" $(urls 0 1 2 3) || fail "an acknowledged transaction is missing"
