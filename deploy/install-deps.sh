@@ -12,6 +12,9 @@ PKGS=(
   libjansson-dev libmicrohttpd-dev
   # tests and tools
   libcmocka-dev lmdb-utils curl jq iproute2 python3
+  # cluster_netns only: packet loss between its namespace hosts where the kernel has no sch_netem
+  # (an nft drop rule in each host's namespace; docs/fault-tests.md)
+  nftables
   # cairn-bench cluster: the etcd cluster it runs side by side
   etcd-server
 )
