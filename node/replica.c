@@ -2568,7 +2568,7 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         key_c(key, r->epoch, rs->root.height - k);
         if (cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, key, 17, &v, &vl) ||
             cairn_wire_decode_sync(v, vl, one, one_sigs) || one->n_blocks != 1)
-            break; /* older blocks came by sync from before this node's start: not needed */
+            break; /* a gap only delays reputation leaders until blocks commit again */
         all[rs->n_blocks + rs->n_history++] = one->blocks[0];
     }
     if (all) rs->history = all + rs->n_blocks;
