@@ -61,6 +61,7 @@ typedef struct batch_obj {
     uint64_t proposed_at_ms;
     uint64_t seq;    /* arrival order: the leader proposes oldest first */
     uint32_t origin; /* the peer that sent it, UINT32_MAX for ours or loaded from the store */
+    int durable;     /* its 'T' record is in the store (written before our vote, or loaded) */
 } batch_obj;
 
 typedef struct body_obj {
@@ -70,6 +71,7 @@ typedef struct body_obj {
     uint64_t time_ms;
     uint32_t n;
     uint8_t (*batches)[32];
+    int durable; /* its 'P' record is in the store */
 } body_obj;
 
 typedef struct qc_sigs {
@@ -467,6 +469,7 @@ static int send_core_msg_to(cairn_replica *r, uint32_t to, uint32_t slot, const 
     cairn_wire_sigs *s = calloc(1, sizeof *s);
     if (!s) return CAIRN_ENOMEM;
     int err = 0;
+    cairn_msg m2; /* a timeout sent without its unsignable TC */
     switch (m->type) {
     case CAIRN_MSG_PROPOSAL: {
         const cairn_proposal *p = &m->u.proposal;
@@ -493,8 +496,19 @@ static int send_core_msg_to(cairn_replica *r, uint32_t to, uint32_t slot, const 
         s->has_msg = 1;
         if (!(err = sign_msg(r, SIG_TIMEOUT, t->epoch, t->round, NULL, t->high_qc.round, s->msg))) {
             to_put(r, t->round, r->self, t->high_qc.round, s->msg);
-            if (!(err = qc_fill(r, &t->high_qc, &s->qc)) && t->has_tc)
-                err = tc_fill(r, &t->last_tc, &s->tc);
+            if (!(err = qc_fill(r, &t->high_qc, &s->qc)) && t->has_tc &&
+                tc_fill(r, &t->last_tc, &s->tc) != 0) {
+                /* The TC we entered the round by, restored after a restart without its
+                 * signatures: send the timeout without it. It only tells lagging peers how we
+                 * got here; the timeout itself counts all the same, and 2f+1 of them form the
+                 * next TC. Without this, a whole cluster restarted in such a round could never
+                 * time out of it (cluster_crash, crash_after_tc). */
+                m2 = *m;
+                m2.u.timeout.has_tc = 0;
+                memset(&m2.u.timeout.last_tc, 0, sizeof m2.u.timeout.last_tc);
+                memset(&s->tc, 0, sizeof s->tc);
+                m = &m2;
+            }
         }
         break;
     }
@@ -692,6 +706,7 @@ static batch_obj *batch_get(cairn_replica *r, const uint8_t d[32])
         return NULL;
     }
     b->proposed = 1;
+    b->durable = 1;
     return batch_add(r, b, UINT32_MAX) ? NULL : batch_find(r, d);
 }
 
@@ -706,6 +721,7 @@ static body_obj *body_get(cairn_replica *r, const uint8_t d[32])
         body_free(b);
         return NULL;
     }
+    b->durable = 1;
     return body_add(r, b) ? NULL : body_find(r, d);
 }
 
@@ -803,6 +819,18 @@ static void mark_proposed(cairn_replica *r, const uint8_t payload[32])
 
 static int step(cairn_replica *r, const cairn_input *in);
 
+static int put_obj(cairn_txn *t, char kind, const uint8_t d[32], const uint8_t *v, size_t len);
+
+/* The payload body of the block last voted for, if it has one and it is in memory. */
+static body_obj *voted_body(cairn_replica *r, const cairn_safety_data *safety)
+{
+    static const uint8_t zero[32];
+    if (safety->last_vote_round == 0) return NULL;
+    const cairn_block *b = cairn_core_find_block(r->core, safety->last_vote_block);
+    if (!b || memcmp(b->payload, zero, 32) == 0) return NULL;
+    return body_find(r, b->payload);
+}
+
 static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *token, int *any)
 {
     *any = 0;
@@ -829,6 +857,16 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
         err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, rec,
                             sizeof rec, 0);
     }
+    /* The payload of the block we vote for becomes durable with the vote: a QC then proves that
+     * 2f+1 validators hold the block's batches on disk, so a certified block can always be
+     * fetched and applied, even after every validator lost power at once (cluster_crash). */
+    body_obj *voted = safety ? voted_body(r, safety) : NULL;
+    for (uint32_t i = 0; !err && voted && i < voted->n; i++) {
+        batch_obj *b = batch_find(r, voted->batches[i]);
+        if (b && !b->durable) err = put_obj(t, 'T', b->digest, b->env, b->env_len);
+    }
+    if (!err && voted && !voted->durable)
+        err = put_obj(t, 'P', voted->digest, voted->env, voted->env_len);
     /* The tree record: every stored block above the committed root, with its QC signatures. */
     if (!err) {
         const void *v = NULL;
@@ -869,6 +907,11 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
         return err;
     }
     err = cairn_txn_commit(t);
+    for (uint32_t i = 0; !err && voted && i < voted->n; i++) {
+        batch_obj *b = batch_find(r, voted->batches[i]);
+        if (b) b->durable = 1;
+    }
+    if (!err && voted) voted->durable = 1;
     ST_ADD(r, persist_ns, nanos() - t0);
     ST_ADD(r, persists, 1);
     return err;
@@ -1857,7 +1900,7 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
     cairn_block_out out;
     for (uint32_t i = 0; !err && body && i < body->n; i++) {
         batch_obj *b = batch_get(r, body->batches[i]);
-        uint8_t key[33] = {'T'};
+        uint8_t key[33] = {'K'};
         memcpy(key + 1, b->digest, 32);
         const void *v;
         size_t vl;
@@ -1890,9 +1933,11 @@ static int apply_commit(cairn_replica *r, const commit_item *ci)
             sig_ok[n] = b->sig_ok[j];
             n++;
         }
-        if (!err) err = put_obj(t, 'T', b->digest, b->env, b->env_len);
+        if (!err && !b->durable) err = put_obj(t, 'T', b->digest, b->env, b->env_len);
+        if (!err) err = put_obj(t, 'K', b->digest, (const uint8_t *)"\1", 1); /* committed */
     }
-    if (!err && body) err = put_obj(t, 'P', body->digest, body->env, body->env_len);
+    if (!err && body && !body->durable)
+        err = put_obj(t, 'P', body->digest, body->env, body->env_len);
     const uint8_t *proposer = blk->proposer < r->n ? r->vs->v[blk->proposer].id : zero;
     if (!err && n > 0) err = verify_unchecked(r, leaves, sig_ok, n);
     if (!err && n > 0) {

@@ -65,11 +65,50 @@ crash_all() {
   log "all restarted and committing: heights $(heights), $(acks) acks"
 }
 
+# The worst moment for a power cut: after a timeout certificate, when the nodes have voted in the
+# round it opened (so the TC is in their durable safety data) but no QC followed. Every node then
+# restarts in that round with a vote already cast, and its timeout for the round must carry the
+# TC, whose signatures lived only in memory. To get there: freeze node2 and node3 (SIGSTOP), so
+# nodes 0 and 1 time out their round r with no quorum; thaw node2: the three form TC(r) and enter
+# r + 1. When r + 1 is node2's round (round robin after a TC) its proposal is voted on and the
+# votes go to the leader of r + 2, node3, still frozen: no QC. Then cut the power.
+crash_after_tc() {
+  local attempt r0 r1 r2 h0 i
+  for attempt in $(seq 1 16); do
+    kill -STOP "${NODE_PID[2]}" "${NODE_PID[3]}"
+    sleep 2.5
+    r0=$(metric 0 cairn_consensus_round)
+    kill -CONT "${NODE_PID[2]}"
+    r1=$r0
+    for i in $(seq 1 50); do
+      r1=$(metric 0 cairn_consensus_round)
+      [ -n "$r1" ] && [ "$r1" -gt "$r0" ] && break
+      sleep 0.1
+    done
+    sleep 0.5
+    r2=$(metric 0 cairn_consensus_round)
+    if [ -n "$r1" ] && [ "$r1" -gt "$r0" ] && [ $((r1 % 4)) = 2 ] && [ "$r2" = "$r1" ]; then
+      h0=$(max_height 0 1 2)
+      log "node0 round $r0 -> $r1 by timeout, $r1 voted on, no QC (attempt $attempt): kill -9 all four"
+      for i in 0 1 2 3; do kill -9 "${NODE_PID[$i]}" 2>/dev/null || true; done
+      for i in 0 1 2 3; do node_kill "$i"; done
+      for i in 0 1 2 3; do node_start "$i"; done
+      wait_until 30 "restarted cluster commits 2 blocks past $h0" min_height_at_least $((h0 + 2)) 0 1 2 3
+      log "restarted after the TC and committing: heights $(heights)"
+      return
+    fi
+    kill -CONT "${NODE_PID[3]}"
+    sleep 1
+  done
+  fail "in 16 attempts the round after the TC never was node2's without a QC"
+}
+
 crash_one 0
 crash_one 2
 crash_all
 sleep 0.$((RANDOM % 10))
 crash_all
+crash_after_tc
 
 touch "$T/stop"
 for p in "${EXTRA_PID[@]}"; do wait "$p" 2>/dev/null || true; done
