@@ -40,6 +40,9 @@ static const char K_SAFETY[] = "safety";
 static const char K_ROOT[] = "root";
 static const char K_TREE[] = "tree";
 static const char K_EPOCH[] = "epoch"; /* u64be epoch || its genesis seed (32) */
+/* The signatures of the persisted safety data's high QC and high TC (certs_record): without them
+ * a restarted node could not sign a timeout or proposal that carries either. */
+static const char K_CERTS[] = "certs";
 /* 'C' || u64be epoch || u64be consensus height -> one-block sync response (block + its QC's and
  * certifying QC's signatures); 'X' || u64be epoch -> the epoch-end proof of that epoch (a sync
  * response); 'P' || digest -> BlockPayload envelope; 'T' || digest -> TxBatch envelope;
@@ -821,6 +824,62 @@ static int step(cairn_replica *r, const cairn_input *in);
 
 static int put_obj(cairn_txn *t, char kind, const uint8_t d[32], const uint8_t *v, size_t len);
 
+/* certs record: u32be n || n signatures of high_qc's signers (index order) || u32be m || m of
+ * high_tc's; a count is 0 when a signature is unknown here (the certificate then cannot be sent
+ * after a restart until a peer's message carries it again, as before this record existed). */
+#define CERTS_RECORD_MAX (8 + 2 * 64 * CAIRN_CONS_MAX_VALIDATORS)
+
+static size_t certs_record(cairn_replica *r, const cairn_safety_data *safety, uint8_t *out)
+{
+    cairn_wire_cert_sigs *cs = malloc(sizeof *cs);
+    size_t len = 0;
+    for (int k = 0; k < 2; k++) {
+        uint32_t n = 0;
+        if (cs && k == 0 && qc_fill(r, &safety->high_qc, cs) == 0) n = cs->n;
+        if (cs && k == 1 && safety->has_high_tc && tc_fill(r, &safety->high_tc, cs) == 0) n = cs->n;
+        cairn_put_u32be(out + len, n);
+        len += 4;
+        if (n) memcpy(out + len, cs->sig, (size_t)n * 64);
+        len += (size_t)n * 64;
+    }
+    free(cs);
+    return len;
+}
+
+/* Puts the certs record's signatures back into the caches (at restart, before the core runs). */
+static void certs_restore(cairn_replica *r, const cairn_safety_data *safety, const uint8_t *v,
+                          size_t vl)
+{
+    size_t off = 0;
+    for (int k = 0; k < 2; k++) {
+        if (off + 4 > vl) return;
+        uint32_t n = cairn_get_u32be(v + off);
+        off += 4;
+        if ((size_t)n * 64 > vl - off) return;
+        uint64_t signers = k == 0 ? safety->high_qc.signers : safety->high_tc.signers;
+        if (n && n == (uint32_t)__builtin_popcountll(signers)) {
+            const uint8_t *sig = v + off;
+            qc_sigs *q = k == 0 ? qc_get(r, safety->high_qc.block_id, 1) : NULL;
+            to_sigs *ts =
+                k == 1 && safety->has_high_tc ? to_get(r, safety->high_tc.round, 1) : NULL;
+            for (uint32_t i = 0; i < CAIRN_CONS_MAX_VALIDATORS; i++) {
+                if (!(signers >> i & 1)) continue;
+                if (q) {
+                    memcpy(q->sig[i], sig, 64);
+                    q->have |= 1ull << i;
+                }
+                if (ts) {
+                    ts->e[i][0].used = 1;
+                    ts->e[i][0].hqc = safety->high_tc.hqc_rounds[i];
+                    memcpy(ts->e[i][0].sig, sig, 64);
+                }
+                sig += 64;
+            }
+        }
+        off += (size_t)n * 64;
+    }
+}
+
 /* The payload body of the block last voted for, if it has one and it is in memory. */
 static body_obj *voted_body(cairn_replica *r, const cairn_safety_data *safety)
 {
@@ -856,6 +915,11 @@ static int persist_step(cairn_replica *r, const cairn_actions *a, uint64_t *toke
         memcpy(rec + 8, safety, sizeof *safety);
         err = cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_SAFETY, sizeof K_SAFETY - 1, rec,
                             sizeof rec, 0);
+        uint8_t certs[CERTS_RECORD_MAX];
+        size_t cl = certs_record(r, safety, certs);
+        if (!err)
+            err =
+                cairn_txn_put(t, CAIRN_TABLE_CONSENSUS, K_CERTS, sizeof K_CERTS - 1, certs, cl, 0);
     }
     /* The payload of the block we vote for becomes durable with the vote: a QC then proves that
      * 2f+1 validators hold the block's batches on disk, so a certified block can always be
@@ -2557,6 +2621,8 @@ static int restore(cairn_replica *r, cairn_core_restore *rs, cairn_safety_data *
         else if (cairn_get_u64be(v) == r->epoch) { /* another epoch's is never reused */
             memcpy(safety, (const uint8_t *)v + 8, sizeof *safety);
             rs->safety = safety;
+            if (cairn_txn_get(t, CAIRN_TABLE_CONSENSUS, K_CERTS, sizeof K_CERTS - 1, &v, &vl) == 0)
+                certs_restore(r, safety, v, vl);
         }
     } else if (err == CAIRN_ENOENT)
         err = 0;
