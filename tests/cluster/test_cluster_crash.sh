@@ -47,13 +47,16 @@ crash_one() {
   log "node$v caught up: heights $(heights)"
 }
 
+# All four answer /metrics (a node too slow to answer must not lower a height read from them).
+all_answer() { [ -n "$(min_height 0 1 2 3)" ]; }
+
 # A power cut: all four killed at once, under load, then all restarted. Each must resume from what
-# it persisted (safety data, stored blocks, the certificates' signatures) and the cluster commit
-# again: before the certificates' signatures were persisted, no restarted node could sign a
-# timeout or a proposal carrying its highest QC, and the cluster never committed again.
+# it persisted (safety data, stored blocks, the certificates' signatures, the batches it voted
+# for) and the cluster commit again.
 crash_all() {
   local i h0 a0
   a0=$(acks)
+  wait_until 10 "all four answer /metrics" all_answer
   h0=$(max_height 0 1 2 3)
   log "kill -9 all four (heights $(heights), $a0 acks)"
   for i in 0 1 2 3; do kill -9 "${NODE_PID[$i]}" 2>/dev/null || true; done
@@ -67,18 +70,28 @@ crash_all() {
 
 # The worst moment for a power cut: after a timeout certificate, when the nodes have voted in the
 # round it opened (so the TC is in their durable safety data) but no QC followed. Every node then
-# restarts in that round with a vote already cast, and its timeout for the round must carry the
-# TC, whose signatures lived only in memory. To get there: freeze node2 and node3 (SIGSTOP), so
-# nodes 0 and 1 time out their round r with no quorum; thaw node2: the three form TC(r) and enter
-# r + 1. When r + 1 is node2's round (round robin after a TC) its proposal is voted on and the
-# votes go to the leader of r + 2, node3, still frozen: no QC. Then cut the power.
+# restarts in that round with a vote already cast; its timeout for the round must carry its high
+# QC and the TC, and the certified blocks' batches must be on disk. To get there: freeze node1 and
+# node3 (SIGSTOP); nodes 0 and 2 stop in a round r, typically one that a frozen node leads. If r is
+# node1's (r % 4 == 1), thaw node1 (else, node3's, thaw node3): the three form TC(r) and enter
+# r + 1, led by round robin by a live node whose proposal is voted on, with the votes going to
+# the leader of r + 2, the other frozen node: no QC. Then cut the power.
 crash_after_tc() {
-  local attempt r0 r1 r2 h0 i
-  for attempt in $(seq 1 16); do
-    kill -STOP "${NODE_PID[2]}" "${NODE_PID[3]}"
+  local attempt r0 r1 r2 h0 i x y
+  for attempt in $(seq 1 24); do
+    kill -STOP "${NODE_PID[1]}" "${NODE_PID[3]}"
     sleep 2.5
     r0=$(metric 0 cairn_consensus_round)
-    kill -CONT "${NODE_PID[2]}"
+    case $((${r0:-0} % 4)) in
+      1) x=1 y=3 ;;
+      3) x=3 y=1 ;;
+      *)
+        kill -CONT "${NODE_PID[1]}" "${NODE_PID[3]}"
+        sleep 1
+        continue
+        ;;
+    esac
+    kill -CONT "${NODE_PID[$x]}"
     r1=$r0
     for i in $(seq 1 50); do
       r1=$(metric 0 cairn_consensus_round)
@@ -87,9 +100,9 @@ crash_after_tc() {
     done
     sleep 0.5
     r2=$(metric 0 cairn_consensus_round)
-    if [ -n "$r1" ] && [ "$r1" -gt "$r0" ] && [ $((r1 % 4)) = 2 ] && [ "$r2" = "$r1" ]; then
-      h0=$(max_height 0 1 2)
-      log "node0 round $r0 -> $r1 by timeout, $r1 voted on, no QC (attempt $attempt): kill -9 all four"
+    if [ "$r1" = $((r0 + 1)) ] && [ "$r2" = "$r1" ]; then
+      h0=$(max_height 0 2 "$x")
+      log "round $r0 -> $r1 by timeout, $r1 voted on, its QC would form at frozen node$y (attempt $attempt): kill -9 all four"
       for i in 0 1 2 3; do kill -9 "${NODE_PID[$i]}" 2>/dev/null || true; done
       for i in 0 1 2 3; do node_kill "$i"; done
       for i in 0 1 2 3; do node_start "$i"; done
@@ -97,10 +110,10 @@ crash_after_tc() {
       log "restarted after the TC and committing: heights $(heights)"
       return
     fi
-    kill -CONT "${NODE_PID[3]}"
+    kill -CONT "${NODE_PID[$y]}"
     sleep 1
   done
-  fail "in 16 attempts the round after the TC never was node2's without a QC"
+  fail "in 24 attempts no round after a TC was voted on without a QC"
 }
 
 crash_one 0
