@@ -593,9 +593,9 @@ static int stored(cairn_replica *r, char kind, const uint8_t d[32], uint8_t **ou
     return err;
 }
 
-/* Decodes a batch envelope, checks its digest and the signature of every transaction (batched).
- * Takes ownership of env. own: the batch was cut from our mempool (signatures checked at
- * admission). */
+/* Decodes a batch envelope, computes its digest and every transaction's hash; signatures are
+ * checked later, when a block commits the batch (verify_unchecked). Takes ownership of env.
+ * own: the batch was cut from our mempool (signatures checked at admission). */
 static int batch_make(cairn_replica *r, uint8_t *env, size_t len, int own, batch_obj **out)
 {
     *out = NULL;
@@ -696,7 +696,8 @@ static int body_add(cairn_replica *r, body_obj *b)
     return err;
 }
 
-/* Loads a committed batch or body from the store into memory (for serving or re-applying). */
+/* A batch or body from memory, else from the store (written when this node voted for a block that
+ * carries it, or when it was applied): for serving or applying. */
 static batch_obj *batch_get(cairn_replica *r, const uint8_t d[32])
 {
     batch_obj *b = batch_find(r, d);
