@@ -67,6 +67,20 @@ static cairn_action *emit(cairn_core *c, cairn_actions *out, int type)
     return a;
 }
 
+uint64_t cairn_msg_epoch(const cairn_msg *m)
+{
+    switch (m->type) {
+    case CAIRN_MSG_PROPOSAL:
+        return m->u.proposal.block.epoch;
+    case CAIRN_MSG_VOTE:
+        return m->u.vote.epoch;
+    case CAIRN_MSG_TIMEOUT:
+        return m->u.timeout.epoch;
+    default:
+        return m->u.sync_request.epoch;
+    }
+}
+
 /* ---- block ids and genesis ---- */
 
 void cairn_block_compute_id(const cairn_block *b, uint8_t out[32])

@@ -324,6 +324,9 @@ typedef struct cairn_core {
     uint64_t stat_tc_rounds; /* rounds ended by a TC */
 } cairn_core;
 
+/* The epoch a message belongs to (every type carries one). */
+uint64_t cairn_msg_epoch(const cairn_msg *m);
+
 /* Computes the canonical block id from b's fields (everything except b->id). */
 void cairn_block_compute_id(const cairn_block *b, uint8_t out[32]);
 

@@ -2266,20 +2266,6 @@ out:
     free(one_sigs);
 }
 
-static uint64_t msg_epoch(const cairn_msg *m)
-{
-    switch (m->type) {
-    case CAIRN_MSG_PROPOSAL:
-        return m->u.proposal.block.epoch;
-    case CAIRN_MSG_VOTE:
-        return m->u.vote.epoch;
-    case CAIRN_MSG_TIMEOUT:
-        return m->u.timeout.epoch;
-    default:
-        return m->u.sync_request.epoch;
-    }
-}
-
 /* ---- receiving ---- */
 
 static int on_core_message(cairn_replica *r, uint32_t slot, const uint8_t *p, size_t len)
@@ -2290,7 +2276,7 @@ static int on_core_message(cairn_replica *r, uint32_t slot, const uint8_t *p, si
     if (!err) err = cairn_wire_decode_msg(p, len, m, s);
     uint32_t peer = slot < CAIRN_NET_MAX_PEERS ? r->cons_of[slot] : NO_SLOT;
     if (!err) {
-        uint64_t e = msg_epoch(m);
+        uint64_t e = cairn_msg_epoch(m);
         if (m->type == CAIRN_MSG_SYNC_REQUEST && e <= r->epoch) {
             /* Any authenticated link may sync (observers, peers of the previous epoch). */
             serve_sync(r, slot, e, m->u.sync_request.from_height);

@@ -251,20 +251,6 @@ static uint64_t msg_round(const cairn_msg *m)
     }
 }
 
-static uint64_t msg_epoch(const cairn_msg *m)
-{
-    switch (m->type) {
-    case CAIRN_MSG_PROPOSAL:
-        return m->u.proposal.block.epoch;
-    case CAIRN_MSG_VOTE:
-        return m->u.vote.epoch;
-    case CAIRN_MSG_TIMEOUT:
-        return m->u.timeout.epoch;
-    default:
-        return m->u.sync_request.epoch;
-    }
-}
-
 /* Can a message of `round` go from instance a to instance b now? */
 static int link_up(sim *s, uint32_t a, uint32_t b, uint64_t round)
 {
@@ -359,12 +345,12 @@ static void check_speech(sim *s, uint32_t i, const cairn_msg *m)
     node *nd = &s->nodes[i];
     if (!nd->honest) return;
     said *sd = &s->said_by[nd->validator];
-    if (sd->epoch != msg_epoch(m)) {
-        if (sd->epoch > msg_epoch(m))
+    if (sd->epoch != cairn_msg_epoch(m)) {
+        if (sd->epoch > cairn_msg_epoch(m))
             violation(s, "node %u spoke in epoch %llu after epoch %llu", i,
-                      (unsigned long long)msg_epoch(m), (unsigned long long)sd->epoch);
+                      (unsigned long long)cairn_msg_epoch(m), (unsigned long long)sd->epoch);
         memset(sd, 0, sizeof *sd);
-        sd->epoch = msg_epoch(m);
+        sd->epoch = cairn_msg_epoch(m);
     }
     if (m->type == CAIRN_MSG_VOTE) {
         const cairn_vote *v = &m->u.vote;
@@ -676,7 +662,7 @@ static void node_step(sim *s, uint32_t i, const cairn_input *in, uint32_t from_i
         violation(s, "node %u: core returned %s", i, cairn_err_name(err));
     /* An honest sender's message is never malformed. */
     if (in->type == CAIRN_IN_MESSAGE && s->nodes[from_inst].honest && nd->honest &&
-        msg_epoch(in->u.msg) == nd->epoch &&
+        cairn_msg_epoch(in->u.msg) == nd->epoch &&
         (err == CAIRN_ECONS_MALFORMED || err == CAIRN_ECONS_CERT || err == CAIRN_ECONS_BLOCK_ID ||
          err == CAIRN_ECONS_EPOCH))
         violation(s, "node %u rejected honest node %u's message type %d: %s", i, from_inst,
@@ -732,7 +718,7 @@ static void handle_event(sim *s, ev *e)
     switch (e->kind) {
     case EV_MSG:
         /* A peer still in the old epoch gets the proof that the epoch ended. */
-        if (msg_epoch(&e->msg) < nd->epoch) send_proof(s, e->inst, e->from_inst);
+        if (cairn_msg_epoch(&e->msg) < nd->epoch) send_proof(s, e->inst, e->from_inst);
         in.type = CAIRN_IN_MESSAGE;
         in.u.msg = &e->msg;
         node_step(s, e->inst, &in, e->from_inst);
