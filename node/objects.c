@@ -5,20 +5,17 @@
 
 #include "consensus/wire.h"
 #include "ledger/bytes.h"
-#include "ledger/canon.h"
 #include "ledger/chain.h"
 #include "ledger/codec.h"
 #include "ledger/hash.h"
 
 void cairn_batch_digest(const ProtobufCBinaryData *txs, size_t n, uint8_t out[32])
 {
+    static const char tag[] = "CAIRN-BATCH-V1"; /* with its NUL, as cairn_buf_tag writes it */
     cairn_sha256 h;
     uint8_t hdr[4];
-    cairn_buf tag = CAIRN_BUF_INIT;
-    cairn_buf_tag(&tag, "CAIRN-BATCH-V1");
     cairn_sha256_init(&h);
-    cairn_sha256_update(&h, tag.p, tag.len);
-    cairn_buf_free(&tag);
+    cairn_sha256_update(&h, tag, sizeof tag);
     cairn_put_u32be(hdr, (uint32_t)n);
     cairn_sha256_update(&h, hdr, 4);
     for (size_t i = 0; i < n; i++) {
@@ -31,13 +28,11 @@ void cairn_batch_digest(const ProtobufCBinaryData *txs, size_t n, uint8_t out[32
 
 void cairn_payload_digest(uint64_t time_ms, const uint8_t (*batches)[32], size_t n, uint8_t out[32])
 {
+    static const char tag[] = "CAIRN-BODY-V1"; /* with its NUL, as cairn_buf_tag writes it */
     cairn_sha256 h;
     uint8_t hdr[8];
-    cairn_buf tag = CAIRN_BUF_INIT;
-    cairn_buf_tag(&tag, "CAIRN-BODY-V1");
     cairn_sha256_init(&h);
-    cairn_sha256_update(&h, tag.p, tag.len);
-    cairn_buf_free(&tag);
+    cairn_sha256_update(&h, tag, sizeof tag);
     cairn_put_u64be(hdr, time_ms);
     cairn_sha256_update(&h, hdr, 8);
     cairn_put_u32be(hdr, (uint32_t)n);
