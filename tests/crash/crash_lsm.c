@@ -31,36 +31,20 @@
 static const cairn_lsm_spec SPEC = {.id = 'k', .vlen = 8, .fanout = 3, .chunk_size = 2000};
 static const char COUNTER[] = "crash.block";
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
-
-static void pool_key(unsigned i, uint8_t key[32])
-{
-    uint8_t b[8];
-    cairn_put_u64be(b, i);
-    cairn_sha256_oneshot(key, b, 8);
-}
-
 /* Block b (b >= 1): its size, and record j's key index and value. */
 static size_t block_len(uint64_t b)
 {
-    return 1 + (size_t)(mix(b) % MAX_BLOCK);
+    return 1 + (size_t)(crash_mix(b) % MAX_BLOCK);
 }
 
 static unsigned rec_key(uint64_t b, size_t j)
 {
-    return (unsigned)(mix(b * 1000003u + j) % POOL);
+    return (unsigned)(crash_mix(b * 1000003u + j) % POOL);
 }
 
 static uint64_t rec_value(uint64_t b, size_t j)
 {
-    return mix(b * 7919u + j) % 1000000000u;
+    return crash_mix(b * 7919u + j) % 1000000000u;
 }
 
 static int read_counter(cairn_txn *t, uint64_t *b)
@@ -91,7 +75,7 @@ static int child(const char *dir)
     for (b = b + 1;; b++) {
         size_t n = block_len(b);
         for (size_t j = 0; j < n; j++) {
-            pool_key(rec_key(b, j), recs + j * REC);
+            crash_pool_key(rec_key(b, j), recs + j * REC);
             cairn_put_u64be(recs + j * REC + 32, rec_value(b, j));
         }
         uint8_t cb[8];
@@ -152,7 +136,7 @@ static int verify(const char *dir, uint64_t acked, reference *ref, uint64_t *out
     if (!r || cairn_lsm_reader_open(r, t, &SPEC, 0)) return fail("view", 0, 0);
     for (unsigned k = 0; k < POOL; k++) {
         uint8_t key[32], val[8];
-        pool_key(k, key);
+        crash_pool_key(k, key);
         int rc = cairn_lsm_reader_get(r, key, val);
         if (ref->present[k] ? rc != 0 || cairn_get_u64be(val) != ref->min[k] : rc != CAIRN_ENOENT)
             return fail("lookup differs from the reference", k, latest);

@@ -27,42 +27,26 @@
 #define MAX_BATCH    200
 #define MAX_VERSIONS 100000
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
-
-static void pool_key(unsigned i, uint8_t key[32])
-{
-    uint8_t b[8];
-    cairn_put_u64be(b, i);
-    cairn_sha256_oneshot(key, b, 8);
-}
-
 /* Batch of version v (v >= 1): its length, and update j: key index, delete flag, value. */
 static size_t batch_len(uint64_t v)
 {
-    return 1 + (size_t)(mix(v) % MAX_BATCH);
+    return 1 + (size_t)(crash_mix(v) % MAX_BATCH);
 }
 
 static unsigned upd_key(uint64_t v, size_t j)
 {
-    return (unsigned)(mix(v * 1000003u + j) % POOL);
+    return (unsigned)(crash_mix(v * 1000003u + j) % POOL);
 }
 
 static int upd_is_delete(uint64_t v, size_t j)
 {
-    return mix(v * 7u + j * 13u + 5u) % 5 == 0;
+    return crash_mix(v * 7u + j * 13u + 5u) % 5 == 0;
 }
 
 static size_t upd_value(uint64_t v, size_t j, uint8_t buf[64])
 {
     size_t len = (size_t)((v + j) % 48);
-    for (size_t k = 0; k < len; k++) buf[k] = (uint8_t)(mix(v ^ (j << 20) ^ (k << 40)));
+    for (size_t k = 0; k < len; k++) buf[k] = (uint8_t)(crash_mix(v ^ (j << 20) ^ (k << 40)));
     return len;
 }
 
@@ -85,7 +69,7 @@ static int child(const char *dir)
     for (v = v + 1;; v++) {
         size_t n = batch_len(v);
         for (size_t j = 0; j < n; j++) {
-            pool_key(upd_key(v, j), ups[j].key);
+            crash_pool_key(upd_key(v, j), ups[j].key);
             int del = upd_is_delete(v, j);
             ups[j].len = del ? 0 : upd_value(v, j, vals[j]);
             ups[j].value = del ? NULL : vals[j];
@@ -230,7 +214,7 @@ int main(int argc, char **argv)
     reference *ref = calloc(1, sizeof *ref);
     ref->roots = calloc(MAX_VERSIONS, sizeof *ref->roots);
     for (unsigned k = 0; k < POOL; k++) {
-        pool_key(k, ref->key[k]);
+        crash_pool_key(k, ref->key[k]);
         ref->len[k] = -1;
     }
     uint64_t acked = 0, latest = 0, mid_kills = 0;

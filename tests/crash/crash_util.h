@@ -12,7 +12,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger/bytes.h"
+#include "ledger/hash.h"
 #include "test_util.h"
+
+/* A 64-bit finalizer (splitmix64's): the crash tests derive every record from (round, index). */
+static inline uint64_t crash_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+/* Key i of a test's key pool: SHA-256 of i as u64be. */
+static inline void crash_pool_key(unsigned i, uint8_t key[32])
+{
+    uint8_t b[8];
+    cairn_put_u64be(b, i);
+    cairn_sha256_oneshot(key, b, 8);
+}
 
 /* Returns 0 and updates *acked to the last acknowledgement read (unchanged if none); -1 if the
  * pipe could not be made or the child did not die by SIGKILL (it exited early: a failure). */
